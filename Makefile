@@ -1,0 +1,78 @@
+# kos.platform: the two commands that matter are `make lab` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= .venv
+PYTHON ?= python3
+TOP := $(abspath .)
+export PATH := $(TOP)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(TOP)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(TOP)/.collections
+export ANSIBLE_ROLES_PATH := $(TOP)/roles
+COLLECTION_LINK := .collections/ansible_collections/kos/platform
+PLAYBOOKS := site.yml $(wildcard playbooks/*.yml playbooks/images/*.yml)
+ROLE ?=
+
+.PHONY: help setup lint syntax unit molecule test-role integration test lab lab-down bench build changelog clean
+help:
+	@echo "make setup      virtualenv with pinned requirements, collection importable from the checkout"
+	@echo "make test       every test: lint, syntax, unit, molecule scenarios, integration suites"
+	@echo "make lab        build lab images, start the lab, run site.yml on it, print a summary"
+	@echo "make lab-down   remove everything the lab made"
+	@echo "make test-role ROLE=x   one role's molecule scenario"
+	@echo "make bench      benchmarks (ratios measured in one run)"
+
+setup: $(VENV)/.kos-stamp $(COLLECTION_LINK)
+
+$(VENV)/.kos-stamp: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+lint: setup
+	yamllint -s .
+	ruff check plugins tests
+	ansible-lint --profile production --offline -q
+
+syntax: setup
+	@for p in $(PLAYBOOKS); do \
+	  echo "syntax-check $$p"; \
+	  ansible-playbook -i inventories/sample --syntax-check $$p >/dev/null; \
+	done
+
+unit: setup
+	pytest -q tests/unit
+
+molecule: setup
+	tests/bin/molecule-all
+
+test-role: setup
+	@test -n "$(ROLE)" || { echo "usage: make test-role ROLE=<role>"; exit 2; }
+	tests/bin/molecule-all $(ROLE)
+
+integration: setup
+	tests/bin/integration-all
+
+test: lint syntax unit molecule integration
+
+lab: setup
+	tests/lab/lab.sh up
+
+lab-down: setup
+	tests/lab/lab.sh down
+
+bench: setup
+	tests/bin/bench-all
+
+build: setup
+	ansible-galaxy collection build --force --output-path .cache/dist
+
+changelog: setup
+	antsibull-changelog release
+
+clean:
+	rm -rf .cache .pytest_cache .ruff_cache
