@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+# Copyright: kos.platform developers
+# Apache License 2.0 (see galaxy.yml)
+"""One base for every kos.platform module that talks to OpenStack.
+
+Connection, authentication, retries, error handling and check mode live here once, in the
+manner of openstack.cloud's OpenStackModule; modules only declare options and write run().
+
+API (kept small on purpose):
+
+``openstack_argument_spec()``
+    The shared options (documented by the doc fragment ``kos.platform.openstack``).
+``connect(params)``
+    An ``openstack.connection.Connection`` from those options (clouds.yaml name or dict,
+    ``auth`` dict, or OS_* environment), with connect/status-code retries.
+``ApiCallCounter(conn)``
+    Counts the HTTP requests a connection makes (token requests included).
+``explain_error(exc, params)``
+    A one-line, operator-readable message for an SDK/keystoneauth exception.
+``KosOpenStackModule``
+    Subclass it, set ``argument_spec`` / ``module_kwargs``, implement ``run()`` returning a
+    result dict. ``self.conn`` connects lazily on first use; ``self.check_mode``,
+    ``self.diff_mode``, ``self.params``, ``self.fail(msg)``, ``self.warn(msg)`` are there.
+    Any OpenStack error raised from run() becomes a clean ``fail_json``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    import openstack
+    from keystoneauth1 import exceptions as ksa_exc
+    from openstack import exceptions as sdk_exc
+
+    HAS_OPENSTACKSDK = True
+    OPENSTACKSDK_IMPORT_ERROR = None
+except ImportError as _import_error:  # pragma: no cover - depends on the target host
+    HAS_OPENSTACKSDK = False
+    OPENSTACKSDK_IMPORT_ERROR = _import_error
+
+# The auth dict has explicit keys so that only the secrets are masked in results (a blanket
+# no_log on the dict would also mask every project or domain name equal to the user name).
+_AUTH_OPTIONS = dict(
+    auth_url=dict(type='str'),
+    username=dict(type='str'),
+    user_id=dict(type='str'),
+    password=dict(type='str', no_log=True),
+    token=dict(type='str', no_log=True),
+    application_credential_id=dict(type='str'),
+    application_credential_name=dict(type='str'),
+    application_credential_secret=dict(type='str', no_log=True),
+    project_name=dict(type='str'),
+    project_id=dict(type='str'),
+    project_domain_name=dict(type='str'),
+    project_domain_id=dict(type='str'),
+    user_domain_name=dict(type='str'),
+    user_domain_id=dict(type='str'),
+    domain_name=dict(type='str'),
+    domain_id=dict(type='str'),
+    default_domain_name=dict(type='str'),
+    default_domain_id=dict(type='str'),
+    system_scope=dict(type='str'),
+    trust_id=dict(type='str'),
+)
+
+_SHARED_SPEC = dict(
+    cloud=dict(type='raw'),
+    auth=dict(type='dict', options=_AUTH_OPTIONS),
+    auth_type=dict(type='str'),
+    region_name=dict(type='str'),
+    interface=dict(type='str', default='public', choices=['public', 'internal', 'admin'],
+                   aliases=['endpoint_type']),
+    validate_certs=dict(type='bool', aliases=['verify']),
+    ca_cert=dict(type='str', aliases=['cacert']),
+    client_cert=dict(type='str', aliases=['cert']),
+    client_key=dict(type='str', no_log=False, aliases=['key']),
+    api_timeout=dict(type='int'),
+    api_retries=dict(type='int', default=3),
+)
+
+
+def openstack_argument_spec(**extra):
+    """The shared connection options plus a module's own ``extra`` options."""
+    spec = copy.deepcopy(_SHARED_SPEC)
+    spec.update(extra)
+    return spec
+
+
+class OpenStackConnectError(Exception):
+    """Raised when the options cannot form a connection (before any request is made)."""
+
+
+def connect(params):
+    """Build a Connection from the shared options.
+
+    ``cloud`` may be a clouds.yaml name or a full cloud dict (then the other auth options
+    must be unset, as in openstack.cloud). Without ``cloud`` and ``auth`` the OS_*
+    environment is used. No request is sent here: the first API call authenticates.
+    """
+    if not HAS_OPENSTACKSDK:
+        raise OpenStackConnectError('openstacksdk is required (pip install openstacksdk)')
+    cloud = params.get('cloud')
+    retries = params.get('api_retries')
+    retries = 3 if retries is None else retries
+    common = dict(connect_retries=retries, status_code_retries=retries)
+    if isinstance(cloud, dict):
+        clashing = [k for k in ('auth', 'auth_type', 'region_name', 'validate_certs', 'ca_cert',
+                                'client_cert', 'client_key', 'api_timeout') if params.get(k) is not None]
+        if clashing:
+            raise OpenStackConnectError(
+                'cloud is a dict, so these options must not be set as well: %s' % ', '.join(clashing))
+        config = dict(cloud)
+        config.update(common)
+    else:
+        auth = {k: v for k, v in (params.get('auth') or {}).items() if v is not None} or None
+        config = dict(
+            cloud=cloud, auth_type=params.get('auth_type'), auth=auth,
+            region_name=params.get('region_name'), interface=params.get('interface') or 'public',
+            verify=params.get('validate_certs'), cacert=params.get('ca_cert'),
+            cert=params.get('client_cert'), key=params.get('client_key'),
+            api_timeout=params.get('api_timeout'), **common)
+        config = {k: v for k, v in config.items() if v is not None}
+    try:
+        return openstack.connect(**config)
+    except (sdk_exc.SDKException, ksa_exc.ClientException) as exc:
+        raise OpenStackConnectError(explain_error(exc, params)) from exc
+
+
+def _auth_url(params):
+    auth = params.get('auth') or {}
+    cloud = params.get('cloud')
+    if isinstance(cloud, dict):
+        auth = cloud.get('auth') or auth
+    return auth.get('auth_url') or (cloud if isinstance(cloud, str) else None) or 'the configured cloud'
+
+
+def explain_error(exc, params=None):
+    """Turn an openstacksdk / keystoneauth exception into one clear sentence."""
+    where = _auth_url(params or {})
+    if HAS_OPENSTACKSDK:
+        if isinstance(exc, (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout)):
+            return 'cannot reach Keystone at %s: %s' % (where, exc)
+        if isinstance(exc, ksa_exc.Unauthorized) or (
+                isinstance(exc, sdk_exc.HttpException) and getattr(exc, 'status_code', None) == 401):
+            return 'Keystone at %s rejected the credentials (HTTP 401): check username, password and domain' % where
+        if isinstance(exc, (ksa_exc.Forbidden, sdk_exc.ForbiddenException)):
+            return 'Keystone at %s refused the request (HTTP 403): the account needs the admin or reader role ' \
+                   'system-wide to list role assignments: %s' % (where, exc)
+        if isinstance(exc, ksa_exc.MissingRequiredOptions):
+            return 'incomplete OpenStack credentials: %s' % exc
+        if isinstance(exc, sdk_exc.ConfigException):
+            return 'OpenStack configuration error: %s' % exc
+        if isinstance(exc, ksa_exc.EndpointNotFound):
+            return 'service not found in the Keystone catalog of %s: %s' % (where, exc)
+    return '%s: %s' % (type(exc).__name__, exc)
+
+
+def openstack_errors():
+    """The exception classes that mean 'OpenStack said no' (caught by the base)."""
+    if not HAS_OPENSTACKSDK:
+        return (OpenStackConnectError,)
+    return (OpenStackConnectError, sdk_exc.SDKException, ksa_exc.ClientException)
+
+
+class ApiCallCounter:
+    """Counts the HTTP requests a Connection sends (per method and path, token requests included).
+
+    Wraps the keystoneauth session's ``request`` on this instance only.
+    """
+
+    def __init__(self, conn):
+        self.total = 0
+        self.by_path = {}
+        session = conn.session
+        original = session.request
+
+        def counting_request(url, method, *args, **kwargs):
+            self.total += 1
+            path = str(url).split('?', 1)[0]
+            key = '%s %s' % (method, path)
+            self.by_path[key] = self.by_path.get(key, 0) + 1
+            return original(url, method, *args, **kwargs)
+
+        session.request = counting_request
+
+
+class KosOpenStackModule:
+    """Base class: subclasses set ``argument_spec`` and ``module_kwargs`` and implement ``run()``."""
+
+    argument_spec = {}
+    module_kwargs = {}
+
+    def __init__(self):
+        kwargs = dict(supports_check_mode=True)
+        kwargs.update(self.module_kwargs)
+        self.ansible = AnsibleModule(argument_spec=openstack_argument_spec(**self.argument_spec), **kwargs)
+        if not HAS_OPENSTACKSDK:
+            self.ansible.fail_json(msg=missing_required_lib('openstacksdk'),
+                                   exception=str(OPENSTACKSDK_IMPORT_ERROR))
+        self.params = self.ansible.params
+        self.check_mode = self.ansible.check_mode
+        self.diff_mode = self.ansible._diff
+        self.warn = self.ansible.warn
+        self._conn = None
+        self.api_calls = None
+
+    @property
+    def conn(self):
+        """The Connection, made on first use (so option errors come before any request)."""
+        if self._conn is None:
+            self._conn = connect(self.params)
+            self.api_calls = ApiCallCounter(self._conn)
+        return self._conn
+
+    def fail(self, msg, **kwargs):
+        self.ansible.fail_json(msg=msg, **kwargs)
+
+    def run(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self):
+        try:
+            result = self.run() or {}
+        except openstack_errors() as exc:
+            if isinstance(exc, OpenStackConnectError):
+                self.fail(str(exc))
+            self.fail(explain_error(exc, self.params))
+        result.setdefault('changed', False)
+        if self.api_calls is not None:
+            result.setdefault('api_calls', self.api_calls.total)
+        self.ansible.exit_json(**result)

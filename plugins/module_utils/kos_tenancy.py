@@ -1,0 +1,677 @@
+# -*- coding: utf-8 -*-
+# Copyright: kos.platform developers
+# Apache License 2.0 (see galaxy.yml)
+"""Keystone tenancy -> Kubernetes namespaces and policy: the converter's core.
+
+Used by the module kos.platform.keystone_tenancy and by the command line
+(``python -m ansible_collections.kos.platform.plugins.module_utils.kos_tenancy_cli``).
+
+Three stages, each usable alone:
+
+1. ``read_keystone(conn)``: a ``Snapshot`` of Keystone in a constant number of API calls
+   (domains, projects, roles, users, and ONE ``GET /v3/role_assignments?effective&include_names``
+   which resolves group membership and inherited assignments on the server).
+2. ``build_plan(snapshot, rules, previous)``: pure mapping (unit-tested): namespace names,
+   per-user permission levels, skipped projects, orphaned namespaces. Raises ``TenancyError``
+   on bad rules, unknown roles and namespace collisions (naming both projects).
+3. ``render_*``: deterministic text for each output (ABAC policy file, namespace manifests with
+   RBAC RoleBindings and ResourceQuotas, k8s-keystone-auth ConfigMaps), then
+   ``plan_files`` / ``write_files`` compare with what is on disk and write atomically.
+
+Identity names follow k8s-keystone-auth: the Kubernetes user name is the Keystone user
+name, and the only group it adds is the ID of the project the token is scoped to.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import tempfile
+
+LEVELS = ('admin', 'edit', 'view')
+LEVEL_RANK = {'view': 1, 'edit': 2, 'admin': 3}
+ABAC_API_VERSION = 'abac.authorization.kubernetes.io/v1beta1'
+MANAGED_BY = 'kos-tenancy'
+LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by'
+LABEL_PROJECT_ID = 'kos.platform/project-id'
+LABEL_ORPHANED = 'kos.platform/orphaned'
+ANNOTATION_PROJECT_NAME = 'kos.platform/project-name'
+ANNOTATION_PROJECT_DOMAIN = 'kos.platform/project-domain'
+FILE_MARKER = '# managed by kos.platform keystone_tenancy; project-id: '
+NAMESPACE_FILE_PREFIX = 'ns-'
+DEFAULT_ROLE_MAPPING = {'admin': 'admin', 'member': 'edit', 'reader': 'view'}
+DEFAULT_SKIP_PROJECTS = ('admin', 'service')
+# Namespaces that exist in every cluster or belong to the platform: never generated, never touched.
+PROTECTED_NAMESPACES = ('default', 'kube-system', 'kube-public', 'kube-node-lease')
+NAMESPACE_FORMAT_FIELDS = ('name', 'id', 'domain', 'domain_id')
+NAME_MAX = 63
+DNS1123_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
+LABEL_VALUE = re.compile(r'^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$')
+
+
+class TenancyError(Exception):
+    """Bad rules or data that must stop the run before anything is written."""
+
+
+# --------------------------------------------------------------------------- data
+class Project:
+    __slots__ = ('id', 'name', 'domain_id', 'domain_name', 'enabled', 'is_domain')
+
+    def __init__(self, id, name, domain_id, domain_name=None, enabled=True, is_domain=False):
+        self.id = id
+        self.name = name
+        self.domain_id = domain_id
+        self.domain_name = domain_name if domain_name is not None else domain_id
+        self.enabled = enabled
+        self.is_domain = is_domain
+
+    def describe(self):
+        return "project '%s' (id %s, domain %s)" % (self.name, self.id, self.domain_name)
+
+
+class User:
+    __slots__ = ('id', 'name', 'domain_id', 'enabled')
+
+    def __init__(self, id, name, domain_id, enabled=True):
+        self.id = id
+        self.name = name
+        self.domain_id = domain_id
+        self.enabled = enabled
+
+
+class Assignment:
+    """One effective assignment of a role to a user on a project (already resolved)."""
+    __slots__ = ('user_id', 'project_id', 'role')
+
+    def __init__(self, user_id, project_id, role):
+        self.user_id = user_id
+        self.project_id = project_id
+        self.role = role
+
+
+class Snapshot:
+    """What the converter needs from Keystone."""
+
+    def __init__(self, projects, users, assignments, roles, quotas=None):
+        self.projects = list(projects)
+        self.users = {u.id: u for u in users}
+        self.assignments = list(assignments)
+        self.roles = set(roles)
+        self.quotas = quotas or {}
+
+
+# --------------------------------------------------------------------------- rules
+class Rules:
+    """Validated mapping rules (the module's options, or the CLI's config file)."""
+
+    def __init__(self, role_mapping=None, skip_projects=None, namespace_format='{name}', namespace_prefix='',
+                 namespace_overrides=None, project_group_permission='view', level_cluster_roles=None,
+                 include_disabled=False, sticky_namespaces=True, protected_namespaces=None,
+                 keystone_auth_sync_data_types=None, abac_discovery=True):
+        self.role_mapping = dict(DEFAULT_ROLE_MAPPING if role_mapping is None else role_mapping)
+        self.skip_projects = list(DEFAULT_SKIP_PROJECTS if skip_projects is None else skip_projects)
+        self.namespace_format = namespace_format
+        self.namespace_prefix = namespace_prefix or ''
+        self.namespace_overrides = dict(namespace_overrides or {})
+        self.project_group_permission = project_group_permission or None
+        self.level_cluster_roles = {lvl: lvl for lvl in LEVELS}
+        self.level_cluster_roles.update(level_cluster_roles or {})
+        self.include_disabled = include_disabled
+        self.sticky_namespaces = sticky_namespaces
+        self.protected_namespaces = sorted(set(PROTECTED_NAMESPACES) | set(protected_namespaces or ()))
+        self.keystone_auth_sync_data_types = list(keystone_auth_sync_data_types or [])
+        self.abac_discovery = abac_discovery
+        self.validate()
+
+    def validate(self):
+        if not self.role_mapping:
+            raise TenancyError('role_mapping is empty: no Keystone role would grant anything')
+        for role, level in sorted(self.role_mapping.items()):
+            if level not in LEVELS:
+                raise TenancyError("role_mapping maps Keystone role '%s' to unknown permission level '%s' "
+                                   "(known levels: %s)" % (role, level, ', '.join(LEVELS)))
+        if self.project_group_permission is not None and self.project_group_permission not in LEVELS:
+            raise TenancyError("project_group_permission '%s' is not a permission level (known: %s, or empty)"
+                               % (self.project_group_permission, ', '.join(LEVELS)))
+        unknown = sorted(set(self.level_cluster_roles) - set(LEVELS))
+        if unknown:
+            raise TenancyError('level_cluster_roles has unknown levels: %s (known: %s)'
+                               % (', '.join(unknown), ', '.join(LEVELS)))
+        for level, cluster_role in self.level_cluster_roles.items():
+            if cluster_role == 'cluster-admin' or str(cluster_role).startswith('system:'):
+                raise TenancyError("level_cluster_roles.%s = '%s': cluster-admin and system: roles are never "
+                                   "granted by tenancy" % (level, cluster_role))
+        fields = re.findall(r'{([^{}]*)}', self.namespace_format)
+        bad = [f for f in fields if f not in NAMESPACE_FORMAT_FIELDS]
+        if bad or not ({'name', 'id'} & set(fields)):
+            raise TenancyError("namespace_format '%s' must use {name} or {id} and only these fields: %s"
+                               % (self.namespace_format, ', '.join('{%s}' % f for f in NAMESPACE_FORMAT_FIELDS)))
+        for data_type in self.keystone_auth_sync_data_types:
+            if data_type not in ('projects', 'role_assignments'):
+                raise TenancyError("keystone_auth_sync_data_types: unknown type '%s' (projects, role_assignments)"
+                                   % data_type)
+        if self.keystone_auth_sync_data_types and (self.namespace_format != '{id}' or self.namespace_prefix):
+            raise TenancyError("keystone_auth_sync_data_types needs namespace_format '{id}' and no prefix, so "
+                               "that k8s-keystone-auth (namespace-format %i) and this converter name namespaces "
+                               "alike")
+        for key, name in self.namespace_overrides.items():
+            if not DNS1123_LABEL.match(str(name)) or len(name) > NAME_MAX:
+                raise TenancyError("namespace_overrides['%s'] = '%s' is not a DNS-1123 label" % (key, name))
+
+    def skips(self, project):
+        """The pattern that excludes this project, or None."""
+        candidates = (project.name, project.id, '%s/%s' % (project.domain_name, project.name))
+        for pattern in self.skip_projects:
+            for value in candidates:
+                if value is not None and fnmatch.fnmatchcase(value, pattern):
+                    return pattern
+        return None
+
+
+# --------------------------------------------------------------------------- naming
+def dns1123(text):
+    """Lower-case, [a-z0-9-] only, no leading/trailing/double dashes."""
+    text = re.sub(r'[^a-z0-9-]+', '-', str(text).lower())
+    text = re.sub(r'-{2,}', '-', text)
+    return text.strip('-')
+
+
+def namespace_name(project, rules):
+    """The namespace a project maps to by the format rule (before overrides and stickiness).
+
+    Stable: depends only on the project's name/ID/domain and the rules. Names longer than 63
+    characters are cut and get a suffix from the project ID, so distinct projects stay distinct.
+    """
+    raw = rules.namespace_format.format(name=project.name, id=project.id, domain=project.domain_name,
+                                        domain_id=project.domain_id)
+    name = dns1123(rules.namespace_prefix + raw)
+    if not name:
+        name = dns1123(rules.namespace_prefix + 'p-' + project.id)
+    if len(name) > NAME_MAX:
+        digest = hashlib.sha256(project.id.encode('utf-8')).hexdigest()[:8]
+        name = name[:NAME_MAX - 9].rstrip('-') + '-' + digest
+    if not name[0].isalpha() and not name[0].isdigit():  # pragma: no cover - dns1123 strips dashes
+        name = 'p' + name
+    return name
+
+
+# --------------------------------------------------------------------------- plan
+class NamespacePlan:
+    def __init__(self, name, project):
+        self.name = name
+        self.project = project
+        self.users = {}  # k8s user name -> level
+        self.roles = {}  # k8s user name -> sorted Keystone roles (for reports)
+        self.quota = None
+
+
+class Plan:
+    def __init__(self):
+        self.namespaces = {}  # name -> NamespacePlan
+        self.skipped = []  # (project, reason)
+        self.orphaned = []  # namespace names whose project is gone (from previous output)
+        self.warnings = []
+
+    def namespace_for_project(self, project_id):
+        for ns in self.namespaces.values():
+            if ns.project.id == project_id:
+                return ns
+        return None
+
+
+def build_plan(snapshot, rules, previous=None):
+    """Map a Snapshot to a Plan. ``previous`` is {project_id: namespace} from earlier output."""
+    previous = dict(previous or {})
+    plan = Plan()
+
+    unknown_roles = sorted(set(rules.role_mapping) - snapshot.roles)
+    if unknown_roles:
+        raise TenancyError('role_mapping names Keystone role(s) that do not exist: %s (Keystone has: %s)'
+                           % (', '.join(unknown_roles), ', '.join(sorted(snapshot.roles))))
+
+    by_name = {}
+    for project in sorted(snapshot.projects, key=lambda p: (p.domain_name or '', p.name, p.id)):
+        if project.is_domain:
+            continue
+        pattern = rules.skips(project)
+        if pattern is not None:
+            plan.skipped.append((project, "matches skip pattern '%s'" % pattern))
+            continue
+        if not project.enabled and not rules.include_disabled:
+            plan.skipped.append((project, 'disabled'))
+            continue
+        name = (rules.namespace_overrides.get(project.id)
+                or rules.namespace_overrides.get(project.name)
+                or (previous.get(project.id) if rules.sticky_namespaces else None)
+                or namespace_name(project, rules))
+        if name in rules.protected_namespaces:
+            raise TenancyError("%s maps to the protected namespace '%s'; skip the project or give it an "
+                               "override" % (project.describe(), name))
+        if name in by_name:
+            other = by_name[name].project
+            raise TenancyError("namespace name collision: %s and %s both map to namespace '%s'; "
+                               "add a namespace_overrides entry or change namespace_format"
+                               % (other.describe(), project.describe(), name))
+        by_name[name] = NamespacePlan(name, project)
+    plan.namespaces = by_name
+    by_project = {ns.project.id: ns for ns in by_name.values()}
+
+    # User name -> user IDs with grants: k8s-keystone-auth names users by name only.
+    holders = {}
+    for a in snapshot.assignments:
+        ns = by_project.get(a.project_id)
+        level = rules.role_mapping.get(a.role)
+        user = snapshot.users.get(a.user_id)
+        if ns is None or level is None or user is None:
+            continue
+        if not user.enabled and not rules.include_disabled:
+            continue
+        if user.name.startswith('system:'):
+            _warn_once(plan, "Keystone user '%s' (id %s) is ignored: Kubernetes reserves the 'system:' prefix"
+                       % (user.name, user.id))
+            continue
+        holders.setdefault(user.name, set()).add(user.id)
+        current = ns.users.get(user.name)
+        if current is None or LEVEL_RANK[level] > LEVEL_RANK[current]:
+            ns.users[user.name] = level
+        ns.roles.setdefault(user.name, set()).add(a.role)
+
+    ambiguous = sorted(name for name, ids in holders.items() if len(ids) > 1)
+    for name in ambiguous:
+        plan.warnings.append("Keystone users %s share the name '%s' (different domains): Kubernetes cannot tell "
+                             "them apart, so neither gets access" % (', '.join(sorted(holders[name])), name))
+        for ns in by_name.values():
+            ns.users.pop(name, None)
+            ns.roles.pop(name, None)
+
+    for project_id, quota in snapshot.quotas.items():
+        ns = by_project.get(project_id)
+        if ns is not None:
+            ns.quota = quota_hard(quota)
+
+    current = {ns.project.id for ns in by_name.values()}
+    current_names = set(by_name)
+    plan.orphaned = sorted(ns for pid, ns in previous.items() if pid not in current and ns not in current_names)
+    return plan
+
+
+def _warn_once(plan, message):
+    if message not in plan.warnings:
+        plan.warnings.append(message)
+
+
+# --------------------------------------------------------------------------- quotas
+# OpenStack quota -> ResourceQuota.spec.hard; -1 (unlimited) and missing values add nothing.
+QUOTA_MAPPING = (
+    # (service, OpenStack quota, Kubernetes resources, unit suffix)
+    ('compute', 'cores', ('requests.cpu', 'limits.cpu'), ''),
+    ('compute', 'ram', ('requests.memory', 'limits.memory'), 'Mi'),
+    ('compute', 'instances', ('pods',), ''),
+    ('volume', 'volumes', ('persistentvolumeclaims',), ''),
+    ('volume', 'gigabytes', ('requests.storage',), 'Gi'),
+)
+
+
+def quota_hard(quota):
+    """{'compute': {...}, 'volume': {...}} OpenStack quota sets -> ResourceQuota hard limits."""
+    hard = {}
+    for service, key, resources, unit in QUOTA_MAPPING:
+        value = (quota.get(service) or {}).get(key)
+        if value is None or int(value) < 0:
+            continue
+        for resource in resources:
+            hard[resource] = '%d%s' % (int(value), unit)
+    return hard or None
+
+
+# --------------------------------------------------------------------------- YAML
+_PLAIN = re.compile(r'^[A-Za-z_./][A-Za-z0-9_./-]*$')
+_YAML_WORDS = {'y', 'yes', 'n', 'no', 'true', 'false', 'on', 'off', 'null', '~'}
+
+
+def _scalar(value):
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _YAML_WORDS:
+        return text
+    return json.dumps(text)
+
+
+def to_yaml(data, indent=0):
+    """A small deterministic YAML emitter (dicts keep their order) that needs no PyYAML on targets."""
+    pad = ' ' * indent
+    lines = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, (dict, list)) and value:
+                lines.append('%s%s:' % (pad, _scalar(key)))
+                lines.append(to_yaml(value, indent + 2 if isinstance(value, dict) else indent))
+            elif isinstance(value, str) and '\n' in value:
+                lines.append('%s%s: |' % (pad, _scalar(key)))
+                lines.extend((pad + '  ' + line) if line else '' for line in value.rstrip('\n').split('\n'))
+            else:
+                lines.append('%s%s: %s' % (pad, _scalar(key), '{}' if value == {} else '[]' if value == []
+                                           else _scalar(value)))
+    elif isinstance(data, list):
+        for item in data:
+            if isinstance(item, (dict, list)) and item:
+                inner = to_yaml(item, indent + 2).split('\n')
+                lines.append('%s- %s' % (pad, inner[0][indent + 2:]))
+                lines.extend(inner[1:])
+            else:
+                lines.append('%s- %s' % (pad, _scalar(item)))
+    else:
+        lines.append(pad + _scalar(data))
+    return '\n'.join(lines)
+
+
+def yaml_documents(objects):
+    return ''.join('---\n%s\n' % to_yaml(obj) for obj in objects)
+
+
+# --------------------------------------------------------------------------- renderers
+def _sorted_namespaces(plan):
+    return [plan.namespaces[name] for name in sorted(plan.namespaces)]
+
+
+def render_abac(plan, rules):
+    """ABAC policy file: one JSON Policy per line (apiserver --authorization-policy-file)."""
+    policies = []
+    if rules.abac_discovery:
+        policies.append({'group': 'system:authenticated', 'nonResourcePath': '*', 'readonly': True})
+    for ns in _sorted_namespaces(plan):
+        if rules.project_group_permission:
+            policies.append({'group': ns.project.id, 'namespace': ns.name, 'resource': '*', 'apiGroup': '*',
+                             'readonly': rules.project_group_permission == 'view'})
+        for user in sorted(ns.users):
+            policies.append({'user': user, 'namespace': ns.name, 'resource': '*', 'apiGroup': '*',
+                             'readonly': ns.users[user] == 'view'})
+    return ''.join(json.dumps({'apiVersion': ABAC_API_VERSION, 'kind': 'Policy', 'spec': spec},
+                              sort_keys=True, separators=(',', ':')) + '\n' for spec in policies)
+
+
+def _metadata(name, namespace=None, project=None, extra_labels=None):
+    labels = {LABEL_MANAGED_BY: MANAGED_BY}
+    if project is not None and LABEL_VALUE.match(project.id) and len(project.id) <= NAME_MAX:
+        labels[LABEL_PROJECT_ID] = project.id
+    labels.update(extra_labels or {})
+    meta = {'name': name}
+    if namespace:
+        meta['namespace'] = namespace
+    meta['labels'] = dict(sorted(labels.items()))
+    if project is not None:
+        meta['annotations'] = {ANNOTATION_PROJECT_DOMAIN: project.domain_name,
+                               LABEL_PROJECT_ID: project.id,
+                               ANNOTATION_PROJECT_NAME: project.name}
+    return meta
+
+
+def namespace_objects(ns, rules):
+    """Namespace, RoleBindings (one per level, plus the project group) and ResourceQuota."""
+    objects = [{'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': _metadata(ns.name, project=ns.project)}]
+    by_level = {}
+    for user, level in ns.users.items():
+        by_level.setdefault(level, []).append(user)
+    for level in LEVELS:
+        users = sorted(by_level.get(level, []))
+        if not users:
+            continue
+        objects.append(_role_binding(ns, 'kos-tenancy-%s' % level, rules.level_cluster_roles[level],
+                                     [{'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'User', 'name': u}
+                                      for u in users]))
+    if rules.project_group_permission:
+        objects.append(_role_binding(ns, 'kos-tenancy-project-group',
+                                     rules.level_cluster_roles[rules.project_group_permission],
+                                     [{'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'Group',
+                                       'name': ns.project.id}]))
+    if ns.quota:
+        objects.append({'apiVersion': 'v1', 'kind': 'ResourceQuota',
+                        'metadata': _metadata('kos-tenancy-quota', ns.name, ns.project),
+                        'spec': {'hard': dict(sorted(ns.quota.items()))}})
+    return objects
+
+
+def _role_binding(ns, name, cluster_role, subjects):
+    return {'apiVersion': 'rbac.authorization.k8s.io/v1', 'kind': 'RoleBinding',
+            'metadata': _metadata(name, ns.name, ns.project),
+            'roleRef': {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'ClusterRole', 'name': cluster_role},
+            'subjects': subjects}
+
+
+def namespace_file_name(namespace):
+    return '%s%s.yaml' % (NAMESPACE_FILE_PREFIX, namespace)
+
+
+def render_namespace_files(plan, rules, prune=False, previous=None):
+    """{file name: text} for the manifests directory; orphans keep a bare Namespace unless pruned."""
+    files = {}
+    for ns in _sorted_namespaces(plan):
+        files[namespace_file_name(ns.name)] = (FILE_MARKER + ns.project.id + '\n'
+                                               + yaml_documents(namespace_objects(ns, rules)))
+    if not prune:
+        project_of = {name: pid for pid, name in (previous or {}).items()}
+        for name in plan.orphaned:
+            meta = _metadata(name, extra_labels={LABEL_ORPHANED: 'true'})
+            files[namespace_file_name(name)] = (FILE_MARKER + project_of.get(name, 'unknown') + ' (orphaned)\n'
+                                                + yaml_documents([{'apiVersion': 'v1', 'kind': 'Namespace',
+                                                                   'metadata': meta}]))
+    return files
+
+
+EDIT_PROTECTED = "['roles', 'rolebindings']"
+READ_VERBS = ['get', 'list', 'watch']
+DISCOVERY = {'/api': ['get'], '/api/*': ['get'], '/apis': ['get'], '/apis/*': ['get'], '/version': ['get']}
+
+
+def _webhook_permissions(namespace, level):
+    if level == 'admin':
+        return {'%s/*' % namespace: ['*']}
+    if level == 'edit':
+        return {'%s/!%s' % (namespace, EDIT_PROTECTED): ['*'], '%s/%s' % (namespace, EDIT_PROTECTED): READ_VERBS}
+    return {'%s/*' % namespace: READ_VERBS}
+
+
+def keystone_auth_policy(plan, rules):
+    """k8s-keystone-auth authorization policy (version 2): project + Keystone role -> namespace rights."""
+    roles_by_level = {}
+    for role, level in rules.role_mapping.items():
+        roles_by_level.setdefault(level, []).append(role)
+    policy = []
+    for ns in _sorted_namespaces(plan):
+        for level in LEVELS:
+            roles = sorted(roles_by_level.get(level, []))
+            if roles:
+                policy.append({'users': {'projects': [ns.project.id], 'roles': roles},
+                               'resource_permissions': _webhook_permissions(ns.name, level),
+                               'nonresource_permissions': DISCOVERY})
+    return policy
+
+
+def _json_list(items):
+    """A JSON list with one compact item per line: readable, and diffs show whole rules."""
+    if not items:
+        return '[]\n'
+    return '[\n' + ',\n'.join('  ' + json.dumps(i, sort_keys=True) for i in items) + '\n]\n'
+
+
+def render_keystone_auth_configmaps(plan, rules, namespace='kube-system', policy_name='k8s-auth-policy',
+                                    sync_name='keystone-sync-policy'):
+    """Two ConfigMaps: the authorization policy and the sync configuration of k8s-keystone-auth."""
+    skipped = sorted(plan.skipped, key=lambda item: (item[0].name, item[0].id))
+    sync = {
+        'data-types-to-sync': sorted(rules.keystone_auth_sync_data_types),
+        'namespace-format': '%i',
+        'projects-blacklist': sorted(p.id for p, _ in skipped),
+        'projects-name-blacklist': sorted({p.name for p, _ in skipped}),
+        'role-mappings': [],
+    }
+    policy_cm = {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': _metadata(policy_name, namespace),
+                 'data': {'policies': _json_list(keystone_auth_policy(plan, rules))}}
+    sync_cm = {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': _metadata(sync_name, namespace),
+               'data': {'syncConfig': to_yaml(sync) + '\n'}}
+    return yaml_documents([policy_cm, sync_cm])
+
+
+# --------------------------------------------------------------------------- files
+def read_previous(manifests_dir):
+    """{project_id: namespace} and the set of our file names, from an earlier run's manifests directory.
+
+    Only files whose first line is our marker count; anything else in the directory is left alone.
+    """
+    previous, ours = {}, set()
+    if not manifests_dir or not os.path.isdir(manifests_dir):
+        return previous, ours
+    for entry in sorted(os.listdir(manifests_dir)):
+        if not (entry.startswith(NAMESPACE_FILE_PREFIX) and entry.endswith('.yaml')):
+            continue
+        with open(os.path.join(manifests_dir, entry), encoding='utf-8') as handle:
+            first = handle.readline()
+        if not first.startswith(FILE_MARKER):
+            continue  # not ours: never touched
+        ours.add(entry)
+        fields = first[len(FILE_MARKER):].split()
+        if fields:
+            previous[fields[0]] = entry[len(NAMESPACE_FILE_PREFIX):-len('.yaml')]
+    return previous, ours
+
+
+class FileChange:
+    def __init__(self, path, before, after):
+        self.path = path
+        self.before = before  # None: absent
+        self.after = after  # None: to delete
+
+    @property
+    def action(self):
+        if self.before is None:
+            return 'create'
+        if self.after is None:
+            return 'delete'
+        return 'update'
+
+    def diff(self):
+        return {'before': self.before or '', 'after': self.after or '',
+                'before_header': self.path if self.before is not None else '/dev/null',
+                'after_header': self.path if self.after is not None else '/dev/null'}
+
+
+def _read(path):
+    try:
+        with open(path, encoding='utf-8') as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def plan_files(desired, managed=()):
+    """Changes needed so that ``desired`` {path: text} is on disk; ``managed`` paths not desired are deleted."""
+    changes = []
+    for path in sorted(desired):
+        before = _read(path)
+        if before != desired[path]:
+            changes.append(FileChange(path, before, desired[path]))
+    for path in sorted(set(managed) - set(desired)):
+        before = _read(path)
+        if before is not None:
+            changes.append(FileChange(path, before, None))
+    return changes
+
+
+def write_files(changes, mode=0o644):
+    """Apply changes atomically (temp file + rename in the same directory)."""
+    for change in changes:
+        if change.after is None:
+            os.unlink(change.path)
+            continue
+        directory = os.path.dirname(os.path.abspath(change.path))
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.kos-tenancy-')
+        try:
+            with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+                handle.write(change.after)
+            os.chmod(tmp, mode)
+            os.replace(tmp, change.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+# --------------------------------------------------------------------------- Keystone
+def read_keystone(conn, with_quotas=False, project_filter=None):
+    """A Snapshot in a constant number of Keystone calls (plus 2 per project for quotas).
+
+    ``GET /v3/role_assignments?effective&include_names`` returns one row per (user, project,
+    role) with group memberships and inherited (domain or parent-project) assignments already
+    expanded by Keystone, so no per-group or per-project calls are needed.
+    """
+    identity = conn.identity
+    domains = {d.id: d.name for d in identity.domains()}
+    projects = [Project(p.id, p.name, p.domain_id, domains.get(p.domain_id, p.domain_id),
+                        bool(p.is_enabled), bool(p.is_domain)) for p in identity.projects()]
+    roles = {r.name for r in identity.roles()}
+    users = [User(u.id, u.name, u.domain_id, bool(u.is_enabled)) for u in identity.users()]
+    assignments = []
+    for ra in identity.role_assignments(effective=True, include_names=True):
+        scope = ra.scope or {}
+        if 'project' not in scope or not ra.user:
+            continue  # domain- and system-scoped rows grant no namespace
+        assignments.append(Assignment(ra.user['id'], scope['project']['id'], ra.role['name']))
+    quotas = {}
+    if with_quotas:
+        quotas = read_quotas(conn, [p for p in projects if not p.is_domain and
+                                    (project_filter is None or project_filter(p))])
+    return Snapshot(projects, users, assignments, roles, quotas)
+
+
+def read_quotas(conn, projects):
+    """{project_id: {'compute': {...}, 'volume': {...}}} (nova and cinder quota sets)."""
+    quotas = {}
+    for project in projects:
+        compute = conn.compute.get_quota_set(project.id)
+        volume = conn.block_storage.get_quota_set(project.id)
+        quotas[project.id] = {
+            'compute': {k: getattr(compute, k, None) for k in ('cores', 'ram', 'instances')},
+            'volume': {k: getattr(volume, k, None) for k in ('volumes', 'gigabytes')},
+        }
+    return quotas
+
+
+# --------------------------------------------------------------------------- one call for both callers
+def convert(snapshot, rules, abac_file=None, manifests_dir=None, keystone_auth_file=None, prune=False):
+    """Everything but the writing: returns (plan, changes, summary) - raises TenancyError."""
+    previous, ours = read_previous(manifests_dir)
+    plan = build_plan(snapshot, rules, previous)
+    desired = {}
+    if abac_file:
+        desired[abac_file] = render_abac(plan, rules)
+    if keystone_auth_file:
+        desired[keystone_auth_file] = render_keystone_auth_configmaps(plan, rules)
+    managed = []
+    if manifests_dir:
+        for name, text in render_namespace_files(plan, rules, prune=prune, previous=previous).items():
+            desired[os.path.join(manifests_dir, name)] = text
+        managed = [os.path.join(manifests_dir, name) for name in ours]
+    changes = plan_files(desired, managed)
+    summary = summarize(plan, prune)
+    return plan, changes, summary
+
+
+def summarize(plan, prune=False):
+    return {
+        'namespaces': {ns.name: {'project_id': ns.project.id, 'project': ns.project.name,
+                                 'domain': ns.project.domain_name,
+                                 'users': dict(sorted(ns.users.items()))}
+                       for ns in _sorted_namespaces(plan)},
+        'skipped_projects': [{'id': p.id, 'name': p.name, 'domain': p.domain_name, 'reason': reason}
+                             for p, reason in sorted(plan.skipped, key=lambda i: (i[0].name, i[0].id))],
+        'orphaned_namespaces': [] if prune else list(plan.orphaned),
+        'pruned_namespaces': list(plan.orphaned) if prune else [],
+        'warnings': list(plan.warnings),
+    }
