@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# make lab / make lab-down.
+#   lab.sh up    docker engine (started if none runs), host image (built if its recipe changed),
+#                lab hosts (playbooks/lab.yml), the platform (site.yml), then a summary.
+#   lab.sh down  removes every container, network and volume of the lab, and stops the docker
+#                engine if `up` started it. The host image stays as a build cache
+#                (docker image rm kos-lab/debian-bookworm:current to drop it).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+inventory=${LAB_INVENTORY:-inventories/lab}
+state="$top/.lab"
+mkdir -p "$state"
+
+summary() {
+  local log=$1
+  echo
+  echo "================ kos.platform lab summary ================"
+  echo "Hosts (container, address, systemd):"
+  for name in $(docker ps --filter label=kos.platform/lab=lab --format '{{.Names}}' | sort); do
+    addr=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$name")
+    sysd=$(docker exec "$name" systemctl is-system-running 2>/dev/null || true)
+    printf '  %-20s %-16s %s\n' "$name" "$addr" "$sysd"
+  done
+  echo "Converged (PLAY RECAP of site.yml):"
+  sed -n '/PLAY RECAP/,/^$/p' "$log" | grep -E 'ok=' | sed 's/^/  /'
+  echo "Layers run:"
+  grep -E '^PLAY \[' "$log" | sed -E 's/^PLAY \[(.*)\] \**$/  \1/'
+  echo "Layers skipped, and why:"
+  if grep -q 'SKIPPED LAYER' "$log"; then
+    grep -oE 'SKIPPED LAYER[^"]*' "$log" | sort -u | sed 's/^/  /'
+  else
+    echo "  none"
+  fi
+  echo "Full log: .lab/site.log. Remove everything with: make lab-down"
+}
+
+up() {
+  local start=$(date +%s)
+  tests/lab/engine.sh up
+  tests/lab/image.sh debian-bookworm
+  ansible-playbook -i "$inventory" playbooks/lab.yml
+  set +e
+  ANSIBLE_FORCE_COLOR=0 ansible-playbook -i "$inventory" site.yml "$@" 2>&1 | tee "$state/site.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  summary "$state/site.log"
+  echo "make lab took $(( $(date +%s) - start )) s (site.yml exit code $rc)"
+  return "$rc"
+}
+
+down() {
+  if timeout 5 docker version >/dev/null 2>&1; then
+    ansible-playbook -i "$inventory" playbooks/lab_down.yml
+  fi
+  tests/lab/engine.sh down
+}
+
+case "${1:-}" in
+  up) shift; up "$@" ;;
+  down) down ;;
+  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac
