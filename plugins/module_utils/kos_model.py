@@ -56,7 +56,12 @@ DEFAULTS = {
     "artifact_mirror": "",
     "api_endpoint": "",
     "api_port": 6443,
+    "authorization_mode": "RBAC",
+    "keystone_auth": False,
 }
+AUTHORIZATION_MODES = ("RBAC", "ABAC", "Webhook")
+# Where the tenancy layer writes what the API server reads (same paths on every control plane).
+AUTH_DIR = "/etc/kubernetes/keystone"
 
 
 class ModelError(Exception):
@@ -409,6 +414,15 @@ def _node_as_numbers(model_input, cluster):
     return result
 
 
+def _check_auth(cluster, errors):
+    mode = cluster.get("authorization_mode")
+    if mode not in AUTHORIZATION_MODES:
+        errors.append("cluster_authorization_mode is %r: choose one of %s" % (mode, ", ".join(AUTHORIZATION_MODES)))
+    if mode == "Webhook" and not cluster.get("keystone_auth"):
+        errors.append("cluster_authorization_mode is Webhook but cluster_keystone_auth is off: the webhook "
+                      "authorizer is k8s-keystone-auth; turn cluster_keystone_auth on or choose RBAC or ABAC")
+
+
 def _check_os(model_input, errors):
     hosts = model_input.get("hosts") or {}
     for name in sorted(hosts):
@@ -435,6 +449,7 @@ def validate(model_input):
     _check_pod_blocks(cluster, nets, model_input, errors)
     _check_addresses(model_input, nets, errors)
     _check_bgp(model_input, cluster, errors)
+    _check_auth(cluster, errors)
     _check_os(model_input, errors)
     return errors
 
@@ -572,4 +587,22 @@ def derive(model_input):
         },
         "sans": sans,
         "groups": {name: list(members) for name, members in groups.items()},
+        "auth": _auth(cluster),
+    }
+
+
+def _auth(cluster):
+    """API server authentication/authorization: Node always first, then the model's mode."""
+    mode = cluster["authorization_mode"]
+    keystone = bool(cluster["keystone_auth"])
+    modes = ["Node", mode] if mode != "Webhook" else ["Node", "Webhook", "RBAC"]
+    return {
+        "keystone": keystone,
+        "authorization_mode": mode,
+        "authorization_modes": modes,
+        "dir": AUTH_DIR,
+        "webhook_authn_config": AUTH_DIR + "/webhook-authn.kubeconfig" if keystone else "",
+        "webhook_authz_config": AUTH_DIR + "/webhook-authz.kubeconfig" if mode == "Webhook" else "",
+        "abac_policy_file": AUTH_DIR + "/abac-policy.jsonl" if mode == "ABAC" else "",
+        "keystone_auth_port": 8443,
     }

@@ -175,6 +175,11 @@ BAD_CASES = [
      "of them"),
     ("unsupported OS family", set_host("node1", "os_family", "Suse"),
      "host node1 runs the Suse OS family, which kos.platform does not support: use Debian or RedHat"),
+    ("authorization mode unknown", set_cluster("authorization_mode", "AlwaysAllow"),
+     "cluster_authorization_mode is 'AlwaysAllow': choose one of RBAC, ABAC, Webhook"),
+    ("webhook authorization without keystone", set_cluster("authorization_mode", "Webhook"),
+     "cluster_authorization_mode is Webhook but cluster_keystone_auth is off: the webhook authorizer is "
+     "k8s-keystone-auth; turn cluster_keystone_auth on or choose RBAC or ABAC"),
     ("external peers not a list", set_cluster("external_bgp_peers", {"name": "x"}),
      "cluster_external_bgp_peers is {'name': 'x'}, not a list: give [{name, ip, as_number}] or []"),
 ]
@@ -308,3 +313,12 @@ def test_nodes_carry_groups_and_names():
     assert model["nodes"]["cp1"]["groups"] == ["kube_control_plane", "etcd"]
     assert model["nodes"]["node2"]["node_name"] == "worker-2"
     assert model["nodes"]["node2"]["ip"] == "192.0.2.22"
+
+
+def test_auth_paths_follow_the_modes():
+    model = kos_model.derive(with_change(chain(set_cluster("authorization_mode", "ABAC"),
+                                               set_cluster("keystone_auth", True))))
+    assert model["auth"]["authorization_modes"] == ["Node", "ABAC"]
+    assert model["auth"]["abac_policy_file"] == "/etc/kubernetes/keystone/abac-policy.jsonl"
+    assert model["auth"]["webhook_authn_config"] == "/etc/kubernetes/keystone/webhook-authn.kubeconfig"
+    assert kos_model.derive(good_input())["auth"]["webhook_authn_config"] == ""
