@@ -1,0 +1,310 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kos.platform developers
+# Apache License 2.0 (see galaxy.yml)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: container_image_build
+short_description: Build a service image from a Dockerfile with base images from Artifactory or Docker Hub
+version_added: 0.1.0
+description:
+  - Reads the Dockerfile's FROM lines and resolves every external base image, first from
+    Artifactory's Docker registry (I(registry)), then from the upstream registry
+    (I(upstream_registry), Docker Hub by default). A base found only upstream is optionally
+    pushed into Artifactory (I(cache_base)) so the next build finds it there.
+  - The pulled base is tagged with the name the FROM line uses, so the Dockerfile builds
+    unchanged. The build uses the legacy builder (C(DOCKER_BUILDKIT=0)).
+  - The result is pushed to C(<registry>/<name>:<tag>) unless the registry already holds an
+    image with the same ID (config digest) under that tag; then nothing is pushed and
+    C(changed=false).
+  - A base that neither registry has fails the module with a message naming both.
+  - In check mode nothing is pulled, built or pushed; the bases are looked up through the
+    registry API and the result says where each would come from.
+  - Credentials go to a private, temporary docker client configuration that is removed at the
+    end; the user's C(~/.docker/config.json) is neither read nor written.
+author: kos.platform developers
+extends_documentation_fragment:
+  - kos.platform.artifactory
+options:
+  context:
+    description: The checked-out Dockerfile repository (build context).
+    type: path
+    required: true
+  dockerfile:
+    description: Dockerfile path, relative to I(context).
+    type: str
+    default: Dockerfile
+  name:
+    description: Repository of the service image in Artifactory (e.g. C(services/billing)).
+    type: str
+    required: true
+  tag:
+    description: Tag of the service image (e.g. the commit or version).
+    type: str
+    required: true
+  registry:
+    description:
+      - Artifactory's Docker registry, C(host[:port]) or C(host/repository-key) for
+        Artifactory's repository-path access method.
+    type: str
+    required: true
+  upstream_registry:
+    description: Where bases that Artifactory lacks come from (C(docker.io) = Docker Hub).
+    type: str
+    default: docker.io
+  upstream_username:
+    description: User for I(upstream_registry) (anonymous when unset).
+    type: str
+  upstream_password:
+    description: Password or token for I(upstream_registry).
+    type: str
+  cache_base:
+    description: Push a base found only upstream into Artifactory under the same path.
+    type: bool
+    default: false
+  push:
+    description: Push the built image (false builds only).
+    type: bool
+    default: true
+  build_args:
+    description: C(--build-arg) values; they also fill C(ARG)s used in FROM lines.
+    type: dict
+    default: {}
+  labels:
+    description: Labels added to the image (C(--label)).
+    type: dict
+    default: {}
+  insecure_registries:
+    description:
+      - Registries spoken to over plain HTTP by the registry API calls (docker itself allows
+        plain HTTP for loopback only, or for its configured insecure registries).
+    type: list
+    elements: str
+    default: []
+  docker_bin:
+    description: The docker client.
+    type: str
+    default: docker
+notes:
+  - Needs a docker engine and client on the host the module runs on.
+'''
+
+EXAMPLES = r'''
+- name: Build billing from its Dockerfile repository
+  kos.platform.container_image_build:
+    context: /var/lib/jenkins/workspace/billing
+    name: services/billing
+    tag: "1.4.2"
+    registry: artifactory.example.com/docker-local
+    cache_base: true
+    username: "{{ artifactory_user }}"
+    password: "{{ artifactory_password }}"
+  no_log: false
+'''
+
+RETURN = r'''
+image:
+  description: The reference of the service image in Artifactory.
+  returned: always
+  type: str
+  sample: artifactory.example.com/services/billing:1.4.2
+image_id:
+  description: Local image ID (= config digest in the registry); empty in check mode.
+  returned: always
+  type: str
+pushed:
+  description: Whether the image was pushed (false when Artifactory already had this image ID).
+  returned: always
+  type: bool
+bases:
+  description: One entry per external base image of the Dockerfile.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    base: {description: The reference as the FROM line writes it., type: str}
+    source: {description: C(artifactory) or C(upstream)., type: str}
+    registry: {description: The registry it came from., type: str}
+    ref: {description: The reference pulled., type: str}
+    cached: {description: Whether it was pushed into Artifactory as a cache., type: bool}
+'''
+
+import os
+import shutil
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kos.platform.plugins.module_utils.kos_artifactory import (
+    ArtifactoryClient,
+    ArtifactoryError,
+    artifactory_argument_spec,
+    manifest_config_digest,
+)
+from ansible_collections.kos.platform.plugins.module_utils.kos_images import (
+    ImageReferenceError,
+    base_candidates,
+    dockerfile_bases,
+    neither_message,
+    normalize_registry,
+    parse_reference,
+    push_reference,
+)
+
+
+class Builder:
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.config_dir = tempfile.mkdtemp(prefix='kos-docker-')
+        self.env = dict(DOCKER_CONFIG=self.config_dir, DOCKER_BUILDKIT='0')
+        self.art = normalize_registry(self.p['registry'])
+        self.upstream = normalize_registry(self.p['upstream_registry'])
+        self.insecure = [normalize_registry(r) for r in self.p['insecure_registries']]
+        self.client = ArtifactoryClient(self.p)
+        self.upstream_client = ArtifactoryClient(dict(username=self.p['upstream_username'],
+                                                      password=self.p['upstream_password'],
+                                                      validate_certs=self.p['validate_certs'],
+                                                      timeout=self.p['timeout'], retries=self.p['retries']))
+
+    def docker(self, *args, data=None, check=True):
+        rc, out, err = self.module.run_command([self.p['docker_bin']] + list(args), data=data,
+                                               environ_update=self.env)
+        if check and rc != 0:
+            self.module.fail_json(msg='docker %s failed (rc %s): %s' % (args[0], rc, (err or out).strip()),
+                                  stdout=out, stderr=err)
+        return rc, out, err
+
+    def login(self):
+        for registry, user, password in ((self.art, self.p['username'], self.p['password'] or self.p['api_key']),
+                                         (self.upstream, self.p['upstream_username'], self.p['upstream_password'])):
+            if user:
+                host = registry.split('/')[0]
+                self.docker('login', '--username', user, '--password-stdin', host, data=password or '')
+
+    def client_for(self, source):
+        return self.client if source == 'artifactory' else self.upstream_client
+
+    def probe(self, cand):
+        """Check mode: does the registry have it? Through the registry API, nothing pulled."""
+        parsed = parse_reference(cand['ref'])
+        try:
+            found = manifest_config_digest(self.client_for(cand['source']), cand['registry'], parsed['repository'],
+                                           parsed['digest'] or parsed['tag'], self.insecure)
+        except ArtifactoryError as exc:
+            return False, str(exc)
+        return found is not None, 'not found'
+
+    def resolve(self, base):
+        tried = []
+        for cand in base_candidates(base, self.art, self.upstream):
+            if self.module.check_mode:
+                ok, why = self.probe(cand)
+            else:
+                rc, out, err = self.docker('pull', '--quiet', cand['ref'], check=False)
+                ok, why = rc == 0, (err or out or '').strip()
+            if ok:
+                return self.adopt(base, cand)
+            tried.append(dict(cand, error=why))
+        self.module.fail_json(msg=neither_message(base, tried), tried=tried)
+
+    def adopt(self, base, cand):
+        """Tag the pulled base as the FROM line names it; cache an upstream base in Artifactory."""
+        result = dict(base=base, source=cand['source'], registry=cand['registry'], ref=cand['ref'], cached=False)
+        parsed = parse_reference(base)
+        if self.module.check_mode:
+            result['cached'] = cand['source'] == 'upstream' and self.p['cache_base']
+            return result
+        if cand['ref'] != base and parsed['tag'] and not parsed['digest']:
+            self.docker('tag', cand['ref'], base)
+        if cand['source'] == 'upstream' and self.p['cache_base']:
+            target = base_candidates(base, self.art, self.upstream)[0]['ref']
+            if parsed['digest']:
+                self.module.warn('base %s is pinned by digest; not cached in Artifactory' % base)
+            else:
+                self.docker('tag', cand['ref'], target)
+                self.docker('push', '--quiet', target)
+                result['cached'] = True
+        return result
+
+    def run(self):
+        p = self.p
+        path = os.path.join(p['context'], p['dockerfile'])
+        try:
+            with open(path) as handle:
+                text = handle.read()
+        except OSError as exc:
+            self.module.fail_json(msg='cannot read the Dockerfile %s: %s' % (path, exc))
+        try:
+            target = push_reference(self.art, p['name'], p['tag'])
+            bases = dockerfile_bases(text, p['build_args'])
+        except ImageReferenceError as exc:
+            self.module.fail_json(msg=str(exc))
+        if not self.module.check_mode:
+            self.login()
+        resolved = [self.resolve(b) for b in bases]
+        result = dict(changed=any(b['cached'] for b in resolved), image=target, bases=resolved,
+                      image_id='', pushed=False)
+        if self.module.check_mode:
+            remote = self.remote_id()
+            result['changed'] = result['changed'] or (p['push'] and remote is None) or not p['push']
+            return result
+        args = ['build', '--file', path, '--tag', target]
+        for key, value in sorted(p['build_args'].items()):
+            args += ['--build-arg', '%s=%s' % (key, value)]
+        for key, value in sorted(p['labels'].items()):
+            args += ['--label', '%s=%s' % (key, value)]
+        self.docker(*(args + [p['context']]))
+        image_id = self.docker('image', 'inspect', '--format', '{{.Id}}', target)[1].strip()
+        result['image_id'] = image_id
+        if p['push']:
+            if self.remote_id() != image_id:
+                self.docker('push', '--quiet', target)
+                result['pushed'] = True
+                result['changed'] = True
+        return result
+
+    def remote_id(self):
+        parsed = parse_reference(push_reference(self.art, self.p['name'], self.p['tag']))
+        try:
+            return manifest_config_digest(self.client, self.art, parsed['repository'], parsed['tag'], self.insecure)
+        except ArtifactoryError as exc:
+            self.module.fail_json(msg='cannot ask Artifactory for %s: %s' % (self.p['name'], exc))
+
+    def close(self):
+        shutil.rmtree(self.config_dir, ignore_errors=True)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=artifactory_argument_spec(
+            context=dict(type='path', required=True),
+            dockerfile=dict(type='str', default='Dockerfile'),
+            name=dict(type='str', required=True),
+            tag=dict(type='str', required=True),
+            registry=dict(type='str', required=True),
+            upstream_registry=dict(type='str', default='docker.io'),
+            upstream_username=dict(type='str'),
+            upstream_password=dict(type='str', no_log=True),
+            cache_base=dict(type='bool', default=False),
+            push=dict(type='bool', default=True),
+            build_args=dict(type='dict', default={}),
+            labels=dict(type='dict', default={}),
+            insecure_registries=dict(type='list', elements='str', default=[]),
+            docker_bin=dict(type='str', default='docker'),
+        ),
+        mutually_exclusive=[('password', 'api_key')],
+        supports_check_mode=True,
+    )
+    builder = Builder(module)
+    try:
+        result = builder.run()
+    finally:
+        builder.close()
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,117 @@
+"""Container image pipeline, live: playbooks/images/container.yml against two real registries.
+
+127.0.0.1:15001 stands in for Artifactory's Docker repository, 127.0.0.1:15002 for Docker Hub;
+both are Debian's docker-registry (distribution 2.8), started by run.sh.
+"""
+
+import os
+
+import pytest
+from conftest import docker, manifest_config_digest, run_playbook, tags, task_result
+
+PLAYBOOK = 'playbooks/images/container.yml'
+TASK = 'Build and push the service image'
+
+
+@pytest.fixture(scope='module')
+def seeded(registries):
+    """kos/base-art:1 only in "artifactory", kos/base-hub:1 only in "dockerhub", kos/base-none:1 nowhere."""
+    for registry, repo in ((registries['artifactory'], 'kos/base-art'), (registries['dockerhub'], 'kos/base-hub')):
+        ref = '%s/%s:1' % (registry, repo)
+        docker('tag', 'kos-it/busybox:seed', ref)
+        docker('push', ref)
+        docker('rmi', ref)
+    assert tags(registries['artifactory'], 'kos/base-art') == ['1']
+    assert tags(registries['dockerhub'], 'kos/base-art') == []
+    assert tags(registries['dockerhub'], 'kos/base-hub') == ['1']
+    assert tags(registries['artifactory'], 'kos/base-hub') == []
+    return registries
+
+
+def context(tmp_path, base):
+    (tmp_path / 'Dockerfile').write_text(
+        'FROM %s\nRUN echo built-from-%s > /built\nCMD ["/bin/cat", "/built"]\n' % (base, base.split(':')[0]))
+    return str(tmp_path)
+
+
+def variables(regs, ctx, name, tag, **extra):
+    base = dict(container_image_context=ctx, container_image_name=name, container_image_tag=tag,
+                container_image_registry=regs['artifactory'], container_image_upstream_registry=regs['dockerhub'],
+                container_image_insecure_registries=[regs['artifactory'], regs['dockerhub']])
+    base.update(extra)
+    return base
+
+
+def forget_local(*refs):
+    for ref in refs:
+        docker('rmi', '-f', ref, check=False)
+
+
+def test_base_in_artifactory_is_used_from_there_and_rerun_pushes_nothing(seeded, tmp_path):
+    forget_local('kos/base-art:1')
+    ctx = context(tmp_path, 'kos/base-art:1')
+    rc, out, raw = run_playbook(PLAYBOOK, variables(seeded, ctx, 'services/hello', 'v1'))
+    assert rc == 0, raw[-3000:]
+    res = task_result(out, TASK)
+    assert res['changed'] is True and res['pushed'] is True
+    assert [(b['base'], b['source'], b['ref']) for b in res['bases']] == [
+        ('kos/base-art:1', 'artifactory', '%s/kos/base-art:1' % seeded['artifactory'])]
+    assert res['image'] == '%s/services/hello:v1' % seeded['artifactory']
+    assert tags(seeded['artifactory'], 'services/hello') == ['v1']
+    assert manifest_config_digest(seeded['artifactory'], 'services/hello', 'v1') == res['image_id']
+    # the image really is built on the base: it runs busybox's cat
+    assert docker('run', '--rm', res['image']).stdout.strip() == 'built-from-kos/base-art'
+
+    rc, out, raw = run_playbook(PLAYBOOK, variables(seeded, ctx, 'services/hello', 'v1'))
+    assert rc == 0, raw[-3000:]
+    again = task_result(out, TASK)
+    assert again['changed'] is False and again['pushed'] is False
+    assert again['image_id'] == res['image_id']
+
+
+def test_base_only_upstream_falls_back_and_is_cached(seeded, tmp_path):
+    forget_local('kos/base-hub:1', '%s/kos/base-hub:1' % seeded['artifactory'])
+    ctx = context(tmp_path, 'kos/base-hub:1')
+    extra = dict(container_image_cache_base=True)
+    rc, out, raw = run_playbook(PLAYBOOK, variables(seeded, ctx, 'services/hub', 'v1', **extra), check=True)
+    assert rc == 0, raw[-3000:]
+    dry = task_result(out, TASK)
+    assert dry['changed'] is True and dry['bases'][0]['source'] == 'upstream' and dry['image_id'] == ''
+    assert tags(seeded['artifactory'], 'kos/base-hub') == [] and tags(seeded['artifactory'], 'services/hub') == []
+
+    rc, out, raw = run_playbook(PLAYBOOK, variables(seeded, ctx, 'services/hub', 'v1', **extra))
+    assert rc == 0, raw[-3000:]
+    res = task_result(out, TASK)
+    assert [(b['source'], b['registry'], b['cached']) for b in res['bases']] == [
+        ('upstream', seeded['dockerhub'], True)]
+    assert tags(seeded['artifactory'], 'kos/base-hub') == ['1']  # cached into "Artifactory"
+    assert tags(seeded['artifactory'], 'services/hub') == ['v1']
+
+    forget_local('kos/base-hub:1', '%s/kos/base-hub:1' % seeded['artifactory'])
+    rc, out, raw = run_playbook(PLAYBOOK, variables(seeded, ctx, 'services/hub', 'v1', **extra))
+    assert rc == 0, raw[-3000:]
+    res = task_result(out, TASK)
+    assert res['bases'][0]['source'] == 'artifactory' and res['bases'][0]['cached'] is False
+    assert res['changed'] is False
+
+
+def test_base_in_neither_registry_fails_naming_both(seeded, tmp_path):
+    ctx = context(tmp_path, 'kos/base-none:1')
+    rc, out, raw = run_playbook(PLAYBOOK, variables(seeded, ctx, 'services/none', 'v1'))
+    assert rc != 0
+    res = task_result(out, TASK)
+    assert res.get('failed') is True
+    msg = res['msg']
+    assert 'kos/base-none:1' in msg and 'neither registry' in msg
+    assert '%s/kos/base-none:1' % seeded['artifactory'] in msg
+    assert '%s/kos/base-none:1' % seeded['dockerhub'] in msg
+    assert tags(seeded['artifactory'], 'services/none') == []
+
+
+def test_build_only_does_not_push(seeded, tmp_path):
+    ctx = context(tmp_path, 'kos/base-art:1')
+    rc, out, raw = run_playbook(PLAYBOOK, variables(seeded, ctx, 'services/local', 'v1', container_image_push=False))
+    assert rc == 0, raw[-3000:]
+    assert task_result(out, TASK)['pushed'] is False
+    assert tags(seeded['artifactory'], 'services/local') == []
+    assert os.path.isdir(ctx)
