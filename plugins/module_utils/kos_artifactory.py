@@ -16,6 +16,8 @@
 ``stored_checksums(client, url)``
     The checksums Artifactory reports for a stored artifact (HEAD: X-Checksum-* headers),
     or None when there is no artifact at ``url``.
+``artifact_url(base_url, repository, path, quote)``
+    The URL of an artifact in a generic repository (path segments quoted, no ``..``).
 ``deploy(client, url, path, checksums)``
     PUT the file with X-Checksum-Sha256/-Sha1/-Md5 so Artifactory verifies what it stores.
 ``manifest_config_digest(client, api_base, repository, reference)``
@@ -215,3 +217,16 @@ def manifest_config_digest(client, registry, repository, reference, insecure_reg
         raise ArtifactoryError('GET %s answered HTTP %s' % (url, resp.status))
     # A manifest list (multi-platform) has no config: present, but no single image ID.
     return (resp.json().get('config') or {}).get('digest') or ''
+
+
+def artifact_url(base_url, repository, path, quote):
+    """``<base_url>/<repository>/<path>`` with each path segment quoted; no empty or ``..`` parts."""
+    if not re.match(r'^https?://[^/]+', base_url or ''):
+        raise ValueError('url must be an http(s) URL, got %r' % (base_url,))
+    repo = (repository or '').strip('/')
+    parts = [s for s in (path or '').split('/') if s]
+    if not repo or '/' in repo or repo in ('.', '..'):
+        raise ValueError('invalid repository key %r' % (repository,))
+    if not parts or any(s in ('.', '..') for s in parts):
+        raise ValueError('invalid artifact path %r' % (path,))
+    return '/'.join([base_url.rstrip('/'), quote(repo, safe='')] + [quote(s, safe='') for s in parts])
