@@ -1,0 +1,52 @@
+"""host_base on lab hosts: what the role promises, read back from the hosts."""
+
+import pytest
+
+testinfra_hosts = ["ansible://all"]
+
+
+@pytest.mark.parametrize("package", ["conntrack", "ipset", "iptables", "socat", "chrony"])
+def test_prerequisites_installed(host, package):
+    assert host.package(package).is_installed
+
+
+def test_chrony_runs_without_sources(host):
+    service = host.service("chrony")
+    assert service.is_running
+    assert service.is_enabled
+    conf = host.file("/etc/chrony/chrony.conf").content_string
+    assert "pool " not in conf and "server " not in conf
+
+
+@pytest.mark.parametrize("name,value", [
+    ("net.ipv4.ip_forward", 1),
+    ("net.ipv4.conf.all.rp_filter", 1),
+    ("net.ipv4.conf.default.rp_filter", 1),
+])
+def test_net_sysctls_live_and_persisted(host, name, value):
+    assert host.sysctl(name) == value
+    assert f"{name}={value}" in host.file("/etc/sysctl.d/90-kos-net.conf").content_string
+
+
+def test_kernel_wide_settings_left_alone(host):
+    # host_base_kernel_settings is false in molecule: nothing may reach the shared kernel.
+    assert not host.file("/etc/sysctl.d/91-kos-kernel.conf").exists
+    modules = host.file("/etc/modules-load.d/kos.conf").content_string.split()
+    assert modules == ["overlay", "br_netfilter"]
+
+
+def test_etc_hosts_lists_the_cluster(host):
+    hosts = host.file("/etc/hosts").content_string
+    assert "# BEGIN kos.platform cluster hosts" in hosts
+    assert "203.0.113.11 host-base-node" in hosts
+    assert "203.0.113.12 host-base-worker" in hosts
+
+
+def test_hostname_is_the_node_name(host):
+    assert host.check_output("hostname") == host.backend.get_hostname()
+
+
+def test_no_swap_in_fstab(host):
+    for line in host.file("/etc/fstab").content_string.splitlines():
+        fields = line.split()
+        assert not (fields and not fields[0].startswith("#") and len(fields) > 2 and fields[2] == "swap")
