@@ -343,6 +343,12 @@ def _scalar(value):
     return json.dumps(text)
 
 
+def _block_safe(value):
+    """Multi-line text a literal block keeps exactly (else it is written as a JSON string)."""
+    return (isinstance(value, str) and '\n' in value and not value.endswith('\n\n')
+            and not value.startswith((' ', '\n')) and '\r' not in value and '\t' not in value)
+
+
 def to_yaml(data, indent=0):
     """A small deterministic YAML emitter (dicts keep their order) that needs no PyYAML on targets."""
     pad = ' ' * indent
@@ -352,8 +358,8 @@ def to_yaml(data, indent=0):
             if isinstance(value, (dict, list)) and value:
                 lines.append('%s%s:' % (pad, _scalar(key)))
                 lines.append(to_yaml(value, indent + 2 if isinstance(value, dict) else indent))
-            elif isinstance(value, str) and '\n' in value:
-                lines.append('%s%s: |' % (pad, _scalar(key)))
+            elif _block_safe(value):
+                lines.append('%s%s: %s' % (pad, _scalar(key), '|' if value.endswith('\n') else '|-'))
                 lines.extend((pad + '  ' + line) if line else '' for line in value.rstrip('\n').split('\n'))
             else:
                 lines.append('%s%s: %s' % (pad, _scalar(key), '{}' if value == {} else '[]' if value == []

@@ -1,0 +1,296 @@
+"""Unit tests of the tenancy mapping (pure functions: no Keystone, no files unless tmp_path)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from ansible_collections.kos.platform.plugins.module_utils.kos_tenancy import (
+    Assignment,
+    Project,
+    Rules,
+    Snapshot,
+    TenancyError,
+    build_plan,
+    convert,
+    dns1123,
+    namespace_name,
+    quota_hard,
+    read_previous,
+    render_abac,
+    render_keystone_auth_configmaps,
+    render_namespace_files,
+    to_yaml,
+    write_files,
+)
+from ansible_collections.kos.platform.plugins.module_utils.kos_tenancy import (
+    User as KUser,
+)
+
+ROLES = {'admin', 'member', 'reader', 'manager', 'service'}
+
+
+def project(name, pid=None, domain='Default', **kw):
+    return Project(pid or 'id-' + name.lower(), name, domain.lower(), domain, **kw)
+
+
+def snapshot(projects, users, assignments, roles=ROLES, quotas=None):
+    return Snapshot(projects, users, [Assignment(*a) for a in assignments], roles, quotas)
+
+
+def user(name, uid=None, domain='default', enabled=True):
+    return KUser(uid or 'u-' + name, name, domain, enabled)
+
+
+# --------------------------------------------------------------------------- naming
+@pytest.mark.parametrize('raw, expected', [
+    ('web-shop', 'web-shop'),
+    ('Data_Lake', 'data-lake'),
+    ('  ML Research (2024) ', 'ml-research-2024'),
+    ('a..b--c', 'a-b-c'),
+    ('Ünïcode', 'n-code'),
+    ('---', ''),
+])
+def test_dns1123(raw, expected):
+    assert dns1123(raw) == expected
+
+
+def test_namespace_name_format_prefix_and_fallback():
+    rules = Rules(namespace_format='{domain}-{name}', namespace_prefix='t-')
+    assert namespace_name(project('Web Shop', domain='ACME'), rules) == 't-acme-web-shop'
+    # A name with nothing DNS-safe falls back to the project ID.
+    assert namespace_name(project('!!!', pid='abc123'), Rules()) == 'p-abc123'
+
+
+def test_long_names_are_cut_with_a_stable_distinct_suffix():
+    rules = Rules()
+    a = namespace_name(project('x' * 80, pid='one'), rules)
+    b = namespace_name(project('x' * 80, pid='two'), rules)
+    assert len(a) <= 63 and len(b) <= 63 and a != b
+    assert a == namespace_name(project('x' * 80, pid='one'), rules)  # stable
+
+
+# --------------------------------------------------------------------------- rules
+@pytest.mark.parametrize('kwargs, message', [
+    ({'role_mapping': {'member': 'superuser'}}, "unknown permission level 'superuser'"),
+    ({'role_mapping': {}}, 'role_mapping is empty'),
+    ({'project_group_permission': 'owner'}, "project_group_permission 'owner'"),
+    ({'level_cluster_roles': {'admin': 'cluster-admin'}}, 'cluster-admin and system: roles are never granted'),
+    ({'level_cluster_roles': {'view': 'system:aggregate-to-view'}}, 'never granted'),
+    ({'level_cluster_roles': {'root': 'x'}}, 'unknown levels: root'),
+    ({'namespace_format': '{domain}'}, 'must use {name} or {id}'),
+    ({'namespace_format': '{name}-{region}'}, 'must use {name} or {id}'),
+    ({'keystone_auth_sync_data_types': ['users']}, "unknown type 'users'"),
+    ({'keystone_auth_sync_data_types': ['projects']}, "needs namespace_format '{id}'"),
+    ({'namespace_overrides': {'p': 'Bad_Name'}}, 'not a DNS-1123 label'),
+])
+def test_bad_rules_are_refused(kwargs, message):
+    with pytest.raises(TenancyError, match=None) as err:
+        Rules(**kwargs)
+    assert message in str(err.value)
+
+
+def test_skip_patterns_match_name_id_and_domain_name():
+    rules = Rules(skip_projects=['service', 'ci-*', 'acme/legacy', 'id-exact'])
+    assert rules.skips(project('service')) == 'service'
+    assert rules.skips(project('ci-runner-7')) == 'ci-*'
+    assert rules.skips(project('legacy', domain='acme')) == 'acme/legacy'
+    assert rules.skips(project('legacy')) is None
+    assert rules.skips(project('whatever', pid='id-exact')) == 'id-exact'
+
+
+# --------------------------------------------------------------------------- plan
+def base_snapshot():
+    projects = [project('web-shop'), project('Data_Lake'), project('admin'), project('service'),
+                project('old', enabled=False), Project('dom', 'acme', 'acme', is_domain=True)]
+    users = [user('alice'), user('bob'), user('carol', enabled=False), user('system:x')]
+    assignments = [
+        ('u-alice', 'id-web-shop', 'admin'), ('u-alice', 'id-web-shop', 'reader'),
+        ('u-bob', 'id-web-shop', 'reader'), ('u-bob', 'id-web-shop', 'member'),
+        ('u-bob', 'id-data_lake', 'reader'), ('u-bob', 'id-data_lake', 'service'),  # unmapped role
+        ('u-carol', 'id-web-shop', 'member'),  # disabled user
+        ('u-system:x', 'id-web-shop', 'member'),  # reserved name
+        ('u-alice', 'id-admin', 'admin'),  # skipped project
+        ('u-alice', 'id-old', 'admin'),  # disabled project
+        ('u-ghost', 'id-web-shop', 'admin'),  # user not listed (deleted meanwhile)
+    ]
+    return snapshot(projects, users, assignments)
+
+
+def test_plan_levels_highest_wins_and_filters():
+    plan = build_plan(base_snapshot(), Rules())
+    assert sorted(plan.namespaces) == ['data-lake', 'web-shop']
+    assert plan.namespaces['web-shop'].users == {'alice': 'admin', 'bob': 'edit'}
+    assert plan.namespaces['data-lake'].users == {'bob': 'view'}
+    assert sorted((p.name, why) for p, why in plan.skipped) == [
+        ('admin', "matches skip pattern 'admin'"), ('old', 'disabled'), ('service', "matches skip pattern 'service'")]
+    assert any("'system:x'" in w for w in plan.warnings)
+
+
+def test_include_disabled():
+    plan = build_plan(base_snapshot(), Rules(include_disabled=True))
+    assert plan.namespaces['web-shop'].users['carol'] == 'edit'
+    assert plan.namespaces['old'].users == {'alice': 'admin'}
+
+
+def test_unknown_keystone_role_is_an_error():
+    with pytest.raises(TenancyError, match='do not exist: k8s-admin'):
+        build_plan(base_snapshot(), Rules(role_mapping={'k8s-admin': 'admin', 'member': 'edit'}))
+
+
+def test_collision_names_both_projects():
+    snap = snapshot([project('web-shop', pid='p1'), project('Web.Shop', pid='p2', domain='acme')], [], [])
+    with pytest.raises(TenancyError) as err:
+        build_plan(snap, Rules())
+    message = str(err.value)
+    assert "project 'web-shop' (id p1, domain Default)" in message
+    assert "project 'Web.Shop' (id p2, domain acme)" in message
+    assert "namespace 'web-shop'" in message
+
+
+def test_collision_with_a_protected_namespace():
+    with pytest.raises(TenancyError, match="protected namespace 'kube-system'"):
+        build_plan(snapshot([project('Kube System')], [], []), Rules())
+
+
+def test_overrides_and_sticky_previous_names():
+    snap = snapshot([project('renamed', pid='p1'), project('other', pid='p2')], [], [])
+    plan = build_plan(snap, Rules(namespace_overrides={'other': 'team-b'}), previous={'p1': 'original'})
+    assert sorted(plan.namespaces) == ['original', 'team-b']
+    plan = build_plan(snap, Rules(sticky_namespaces=False), previous={'p1': 'original'})
+    assert sorted(plan.namespaces) == ['other', 'renamed']
+    assert plan.orphaned == []
+
+
+def test_vanished_projects_become_orphans():
+    plan = build_plan(snapshot([project('a', pid='p1')], [], []), Rules(), previous={'p1': 'a', 'p9': 'gone'})
+    assert plan.orphaned == ['gone']
+
+
+def test_users_sharing_a_name_get_nothing():
+    snap = snapshot([project('a', pid='p1')], [user('bob', 'u1'), user('bob', 'u2', domain='acme')],
+                    [('u1', 'p1', 'member'), ('u2', 'p1', 'reader')])
+    plan = build_plan(snap, Rules())
+    assert plan.namespaces['a'].users == {}
+    assert any("share the name 'bob'" in w for w in plan.warnings)
+
+
+# --------------------------------------------------------------------------- renderers
+def test_abac_lines_are_exact_and_sorted():
+    plan = build_plan(base_snapshot(), Rules())
+    lines = render_abac(plan, Rules()).splitlines()
+    assert [json.loads(line)['spec'] for line in lines] == [
+        {'group': 'system:authenticated', 'nonResourcePath': '*', 'readonly': True},
+        {'apiGroup': '*', 'group': 'id-data_lake', 'namespace': 'data-lake', 'readonly': True, 'resource': '*'},
+        {'apiGroup': '*', 'namespace': 'data-lake', 'readonly': True, 'resource': '*', 'user': 'bob'},
+        {'apiGroup': '*', 'group': 'id-web-shop', 'namespace': 'web-shop', 'readonly': True, 'resource': '*'},
+        {'apiGroup': '*', 'namespace': 'web-shop', 'readonly': False, 'resource': '*', 'user': 'alice'},
+        {'apiGroup': '*', 'namespace': 'web-shop', 'readonly': False, 'resource': '*', 'user': 'bob'},
+    ]
+    assert all(json.loads(line)['apiVersion'] == 'abac.authorization.kubernetes.io/v1beta1' for line in lines)
+
+
+def test_abac_without_discovery_and_group():
+    rules = Rules(project_group_permission='', abac_discovery=False)
+    lines = render_abac(build_plan(base_snapshot(), rules), rules).splitlines()
+    assert all('user' in json.loads(line)['spec'] for line in lines) and len(lines) == 3
+
+
+def test_namespace_files_parse_and_bind_cluster_roles():
+    rules = Rules(level_cluster_roles={'edit': 'tenant-edit'})
+    files = render_namespace_files(build_plan(base_snapshot(), rules), rules)
+    docs = list(yaml.safe_load_all(files['ns-web-shop.yaml']))
+    assert files['ns-web-shop.yaml'].startswith('# managed by kos.platform keystone_tenancy; project-id: id-web-shop')
+    assert [(d['kind'], d['metadata']['name']) for d in docs] == [
+        ('Namespace', 'web-shop'), ('RoleBinding', 'kos-tenancy-admin'), ('RoleBinding', 'kos-tenancy-edit'),
+        ('RoleBinding', 'kos-tenancy-project-group')]
+    assert docs[2]['roleRef']['name'] == 'tenant-edit'
+    assert docs[3]['subjects'][0] == {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'Group', 'name': 'id-web-shop'}
+
+
+def test_orphans_keep_a_bare_namespace_unless_pruned():
+    plan = build_plan(snapshot([project('a', pid='p1')], [], []), Rules(), previous={'p9': 'gone'})
+    files = render_namespace_files(plan, Rules(), previous={'p9': 'gone'})
+    (doc,) = yaml.safe_load_all(files['ns-gone.yaml'])
+    assert doc['kind'] == 'Namespace' and doc['metadata']['labels']['kos.platform/orphaned'] == 'true'
+    assert 'ns-gone.yaml' not in render_namespace_files(plan, Rules(), prune=True, previous={'p9': 'gone'})
+
+
+def test_keystone_auth_configmaps():
+    plan = build_plan(base_snapshot(), Rules())
+    policy_cm, sync_cm = yaml.safe_load_all(render_keystone_auth_configmaps(plan, Rules()))
+    policies = json.loads(policy_cm['data']['policies'])
+    assert policies[0]['users'] == {'projects': ['id-data_lake'], 'roles': ['admin']}
+    assert policies[0]['resource_permissions'] == {'data-lake/*': ['*']}
+    assert policies[2]['resource_permissions'] == {'data-lake/*': ['get', 'list', 'watch']}
+    sync = yaml.safe_load(sync_cm['data']['syncConfig'])
+    assert sync['projects-name-blacklist'] == ['admin', 'old', 'service']
+    assert sync['namespace-format'] == '%i' and sync['data-types-to-sync'] == []
+
+
+@pytest.mark.parametrize('quota, hard', [
+    ({'compute': {'cores': 20, 'ram': 51200, 'instances': 10}, 'volume': {'volumes': 10, 'gigabytes': 1000}},
+     {'requests.cpu': '20', 'limits.cpu': '20', 'requests.memory': '51200Mi', 'limits.memory': '51200Mi',
+      'pods': '10', 'persistentvolumeclaims': '10', 'requests.storage': '1000Gi'}),
+    ({'compute': {'cores': -1, 'ram': -1}, 'volume': {'gigabytes': 5}}, {'requests.storage': '5Gi'}),
+    ({'compute': {'cores': -1}, 'volume': {}}, None),
+])
+def test_quota_mapping(quota, hard):
+    assert quota_hard(quota) == hard
+
+
+def test_resource_quota_in_namespace_file():
+    snap = snapshot([project('a', pid='p1')], [], [],
+                    quotas={'p1': {'compute': {'cores': 4}, 'volume': {'gigabytes': 50}}})
+    files = render_namespace_files(build_plan(snap, Rules()), Rules())
+    quota = [d for d in yaml.safe_load_all(files['ns-a.yaml']) if d['kind'] == 'ResourceQuota'][0]
+    assert quota['spec']['hard'] == {'limits.cpu': '4', 'requests.cpu': '4', 'requests.storage': '50Gi'}
+
+
+@pytest.mark.parametrize('data', [
+    {'a': 'plain', 'b': 'yes', 'c': '%i', 'd': '', 'e': [], 'f': {}, 'g': 3, 'h': True, 'i': 'x: y', 'j': '*'},
+    {'list': [{'k': 'v', 'n': [1, 2]}, 'x', {'deep': {'deeper': ['a']}}]},
+    {'text': 'line one\nline two\n'},
+    {'text': 'no final newline\nx', 'two': 'ends twice\n\n', 'lead': ' space\nx', 'deep': {'t': 'a\n\nb\n'}},
+])
+def test_to_yaml_round_trips(data):
+    assert yaml.safe_load(to_yaml(data) + '\n') == data
+
+
+# --------------------------------------------------------------------------- files and determinism
+def test_convert_is_deterministic_and_idempotent(tmp_path):
+    args = dict(abac_file=str(tmp_path / 'abac.jsonl'), manifests_dir=str(tmp_path / 'm'),
+                keystone_auth_file=str(tmp_path / 'ka.yaml'))
+    snap = base_snapshot()
+    snap.assignments.reverse()  # input order must not matter
+    _, changes, _ = convert(snap, Rules(), **args)
+    assert sorted(c.action for c in changes) == ['create'] * 4
+    write_files(changes)
+    _, again, _ = convert(base_snapshot(), Rules(), **args)
+    assert again == []
+
+
+def test_foreign_files_are_ignored_and_orphans_pruned(tmp_path):
+    manifests = tmp_path / 'm'
+    manifests.mkdir()
+    (manifests / 'ns-mine.yaml').write_text('# managed by kos.platform keystone_tenancy; project-id: p7\n---\n')
+    (manifests / 'ns-theirs.yaml').write_text('# hand made\n')
+    (manifests / 'other.yaml').write_text('x: 1\n')
+    assert read_previous(str(manifests)) == ({'p7': 'mine'}, {'ns-mine.yaml'})
+    snap = snapshot([project('a', pid='p1')], [], [])
+    _, changes, summary = convert(snap, Rules(), manifests_dir=str(manifests), prune=True)
+    assert sorted((c.action, c.path.rsplit('/', 1)[1]) for c in changes) == [('create', 'ns-a.yaml'),
+                                                                             ('delete', 'ns-mine.yaml')]
+    assert summary['pruned_namespaces'] == ['mine'] and summary['orphaned_namespaces'] == []
+    write_files(changes)
+    assert sorted(p.name for p in manifests.iterdir()) == ['ns-a.yaml', 'ns-theirs.yaml', 'other.yaml']
+
+
+def test_write_files_sets_the_mode(tmp_path):
+    snap = snapshot([project('a', pid='p1')], [], [])
+    _, changes, _ = convert(snap, Rules(), abac_file=str(tmp_path / 'deep' / 'abac.jsonl'))
+    write_files(changes, mode=0o600)
+    assert oct((tmp_path / 'deep' / 'abac.jsonl').stat().st_mode & 0o777) == '0o600'
+    assert not [p for p in (tmp_path / 'deep').iterdir() if p.name.startswith('.kos-tenancy-')]
