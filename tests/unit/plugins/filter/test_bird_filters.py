@@ -1,0 +1,33 @@
+"""The BIRD filter plugins wrap kos_bird and turn its errors into Ansible errors."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kos.platform.plugins.filter import bird
+from ansible_collections.kos.platform.plugins.module_utils import kos_model
+from ansible_collections.kos.platform.tests.unit.plugins.module_utils.test_kos_bird import PROTOCOLS, ROUTES
+from ansible_collections.kos.platform.tests.unit.plugins.module_utils.test_kos_model import good_input
+
+
+def test_filters_are_registered():
+    assert set(bird.FilterModule().filters()) == {"bird_router_plan", "bird_protocols", "bird_routes",
+                                                  "bird_bgp_report"}
+
+
+def test_router_plan_filter():
+    plan = bird.bird_router_plan(kos_model.derive(good_input()), "tor1", {"pod_prefix_match": "own_block"})
+    assert len(plan["peers"]) == 5
+
+
+def test_router_plan_filter_errors():
+    with pytest.raises(AnsibleFilterError, match="bird_router_plan: host x is not a router"):
+        bird.bird_router_plan(kos_model.derive(good_input()), "x")
+    with pytest.raises(AnsibleFilterError, match="kos_cluster lacks 'networks'; run the preflight role first"):
+        bird.bird_router_plan({"routers": {"tor1": {"as_number": 65000, "ip": "192.0.2.1", "peers": []}}}, "tor1")
+
+
+def test_parsers_and_report():
+    assert bird.bird_protocols(PROTOCOLS)["node_bgp_node_3"]["info"] == "Established"
+    assert len(bird.bird_routes(ROUTES)["10.96.0.0/16"]) == 2
+    plan = {"service_cidr": "10.96.0.0/16", "peers": []}
+    assert bird.bird_bgp_report(plan, PROTOCOLS, ROUTES)["ok"] is True
