@@ -144,7 +144,7 @@ def dockerfile_bases(text, build_args=None):
 
 
 def base_candidates(base, artifactory, upstream=DOCKER_HUB):
-    """Ordered list of dict(source, registry, ref) to try for one FROM reference.
+    """Ordered list of dict(source, registry, repository, reference, ref) to try for one FROM reference.
 
     An image that names Artifactory itself is only looked for there. Any other image is looked
     for in Artifactory under the same repository path (a Docker remote or virtual repository
@@ -155,12 +155,20 @@ def base_candidates(base, artifactory, upstream=DOCKER_HUB):
     up = normalize_registry(upstream)
     parsed = parse_reference(base)
     parts = dict(repository=parsed['repository'], tag=parsed['tag'], digest=parsed['digest'])
-    art_ref = format_reference(art, **parts)
+    reference = parsed['digest'] or parsed['tag']
+
+    def cand(source, registry, repository):
+        return dict(source=source, registry=registry, repository=repository, reference=reference,
+                    ref=format_reference(registry, repository, parsed['tag'], parsed['digest']))
+
+    art_host, _, art_prefix = art.partition('/')
+    if parsed['registry'] == art_host and art_prefix and parts['repository'].startswith(art_prefix + '/'):
+        # named with Artifactory's repository-path form: host/<repository-key>/<image>
+        return [cand('artifactory', art, parts['repository'][len(art_prefix) + 1:])]
     if parsed['registry'] == art:
-        return [dict(source='artifactory', registry=art, ref=art_ref)]
+        return [cand('artifactory', art, parts['repository'])]
     origin = up if parsed['registry'] == DOCKER_HUB else parsed['registry']
-    return [dict(source='artifactory', registry=art, ref=art_ref),
-            dict(source='upstream', registry=origin, ref=format_reference(origin, **parts))]
+    return [cand('artifactory', art, parts['repository']), cand('upstream', origin, parts['repository'])]
 
 
 def push_reference(artifactory, name, tag):

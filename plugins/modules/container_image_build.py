@@ -189,10 +189,9 @@ class Builder:
 
     def probe(self, cand):
         """Check mode: does the registry have it? Through the registry API, nothing pulled."""
-        parsed = parse_reference(cand['ref'])
         try:
-            found = manifest_config_digest(self.client_for(cand['source']), cand['registry'], parsed['repository'],
-                                           parsed['digest'] or parsed['tag'], self.insecure)
+            found = manifest_config_digest(self.client_for(cand['source']), cand['registry'], cand['repository'],
+                                           cand['reference'], self.insecure)
         except ArtifactoryError as exc:
             return False, str(exc)
         return found is not None, 'not found'
@@ -249,7 +248,8 @@ class Builder:
                       image_id='', pushed=False)
         if self.module.check_mode:
             remote = self.remote_id()
-            result['changed'] = result['changed'] or (p['push'] and remote is None) or not p['push']
+            # A tag that exists may still get a new image ID from the build; that is only known by building.
+            result['changed'] = result['changed'] or (p['push'] and remote is None)
             return result
         args = ['build', '--file', path, '--tag', target]
         for key, value in sorted(p['build_args'].items()):
@@ -267,9 +267,8 @@ class Builder:
         return result
 
     def remote_id(self):
-        parsed = parse_reference(push_reference(self.art, self.p['name'], self.p['tag']))
         try:
-            return manifest_config_digest(self.client, self.art, parsed['repository'], parsed['tag'], self.insecure)
+            return manifest_config_digest(self.client, self.art, self.p['name'], self.p['tag'], self.insecure)
         except ArtifactoryError as exc:
             self.module.fail_json(msg='cannot ask Artifactory for %s: %s' % (self.p['name'], exc))
 

@@ -65,7 +65,7 @@ pids+=($!)
 
 for url in "http://127.0.0.1:$ART_PORT/v2/" "http://127.0.0.1:$HUB_PORT/v2/" "http://127.0.0.1:$GENERIC_PORT/api/system/ping"; do
   for _ in $(seq 1 50); do
-    curl -fsS -o /dev/null -u kos:kos-it-secret "$url" && break
+    curl -fsS -o /dev/null -u kos:kos-it-secret "$url" 2>/dev/null && break
     sleep 0.2
   done
   curl -fsS -o /dev/null -u kos:kos-it-secret "$url" || { echo "not answering: $url" >&2; tail "$state"/*.log >&2; exit 1; }

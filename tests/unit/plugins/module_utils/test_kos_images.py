@@ -76,7 +76,9 @@ def test_candidates_hub_image_artifactory_first_then_upstream():
 def test_candidates_default_upstream_is_docker_hub_with_library():
     cands = base_candidates('busybox', 'art.example.com/docker-remote')
     assert cands[0]['ref'] == 'art.example.com/docker-remote/library/busybox:latest'
-    assert cands[1] == dict(source='upstream', registry='docker.io', ref='docker.io/library/busybox:latest')
+    assert cands[1] == dict(source='upstream', registry='docker.io', repository='library/busybox', reference='latest',
+                            ref='docker.io/library/busybox:latest')
+    assert cands[0]['registry'] == 'art.example.com/docker-remote' and cands[0]['repository'] == 'library/busybox'
 
 
 def test_candidates_other_registry_keeps_its_origin():
@@ -87,13 +89,21 @@ def test_candidates_other_registry_keeps_its_origin():
 
 def test_candidates_image_in_artifactory_is_only_looked_for_there():
     cands = base_candidates('art.example.com/base/os:7', 'art.example.com', 'docker.io')
-    assert cands == [dict(source='artifactory', registry='art.example.com', ref='art.example.com/base/os:7')]
+    assert cands == [dict(source='artifactory', registry='art.example.com', repository='base/os', reference='7',
+                          ref='art.example.com/base/os:7')]
+
+
+def test_candidates_repository_path_form_of_artifactory():
+    cands = base_candidates('art.example.com/docker-local/base/os:7', 'art.example.com/docker-local')
+    assert [(c['source'], c['registry'], c['repository'], c['ref']) for c in cands] == [
+        ('artifactory', 'art.example.com/docker-local', 'base/os', 'art.example.com/docker-local/base/os:7')]
 
 
 def test_candidates_keep_digest():
     digest = 'sha256:' + 'b' * 64
     cands = base_candidates('debian@' + digest, 'art:8443')
     assert cands[0]['ref'] == 'art:8443/library/debian@' + digest
+    assert cands[0]['reference'] == digest
 
 
 def test_push_reference():
