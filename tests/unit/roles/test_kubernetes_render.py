@@ -124,6 +124,10 @@ def test_dns_service_and_corefile_follow_the_model(sample):
     assert "forward . 192.0.2.53 192.0.2.54 {" in corefile
     (storage,) = documents(str(sample / "addons" / "openstack" / "storageclass.yaml"))
     assert storage["parameters"] == {"type": "ssd"}
+    (controller,) = documents(str(sample / "addons" / "openstack" / "csi-controller.yaml"))
+    names = [c["name"] for c in controller["spec"]["template"]["spec"]["containers"]]
+    # No snapshotter unless asked for: it needs the VolumeSnapshot CRDs, which the cluster lacks by default.
+    assert names == ["csi-provisioner", "csi-attacher", "csi-resizer", "liveness-probe", "cinder-csi-plugin"]
     assert oct(os.stat(sample / "addons" / "openstack" / "cloud-config-secret.yaml").st_mode & 0o777) == "0o600"
 
 
