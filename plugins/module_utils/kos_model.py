@@ -101,10 +101,35 @@ def _as_problem(value):
     return None
 
 
+BOOLEAN_KEYS = ("node_to_node_mesh", "keystone_auth")
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def _boolean(value):
+    """True/False for a boolean or a boolean word ("false" from -e must not become True); None otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    return None
+
+
 def _cluster(model_input):
     cluster = dict(DEFAULTS)
     cluster.update({k: v for k, v in (model_input.get("cluster") or {}).items() if v is not None})
+    for key in BOOLEAN_KEYS:
+        parsed = _boolean(cluster.get(key))
+        if parsed is not None:
+            cluster[key] = parsed
     return cluster
+
+
+def _check_booleans(model_input, errors):
+    raw = model_input.get("cluster") or {}
+    for key in BOOLEAN_KEYS:
+        if key in raw and raw[key] is not None and _boolean(raw[key]) is None:
+            errors.append("cluster_%s is %r, not a boolean: write true or false" % (key, raw[key]))
 
 
 def _groups(model_input):
@@ -440,6 +465,7 @@ def validate(model_input):
         return ["the cluster model input is %r, not a mapping" % (type(model_input).__name__,)]
     errors = []
     cluster = _cluster(model_input)
+    _check_booleans(model_input, errors)
     _check_names(model_input, cluster, errors)
     _check_groups(model_input, errors)
     nets = _networks(cluster, errors)

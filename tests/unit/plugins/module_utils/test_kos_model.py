@@ -180,6 +180,8 @@ BAD_CASES = [
     ("webhook authorization without keystone", set_cluster("authorization_mode", "Webhook"),
      "cluster_authorization_mode is Webhook but cluster_keystone_auth is off: the webhook authorizer is "
      "k8s-keystone-auth; turn cluster_keystone_auth on or choose RBAC or ABAC"),
+    ("boolean that is not one", set_cluster("keystone_auth", "maybe"),
+     "cluster_keystone_auth is 'maybe', not a boolean: write true or false"),
     ("external peers not a list", set_cluster("external_bgp_peers", {"name": "x"}),
      "cluster_external_bgp_peers is {'name': 'x'}, not a list: give [{name, ip, as_number}] or []"),
 ]
@@ -322,3 +324,10 @@ def test_auth_paths_follow_the_modes():
     assert model["auth"]["abac_policy_file"] == "/etc/kubernetes/keystone/abac-policy.jsonl"
     assert model["auth"]["webhook_authn_config"] == "/etc/kubernetes/keystone/webhook-authn.kubeconfig"
     assert kos_model.derive(good_input())["auth"]["webhook_authn_config"] == ""
+
+
+def test_boolean_words_are_parsed_strictly():
+    model = kos_model.derive(with_change(chain(set_cluster("keystone_auth", "false"),
+                                               set_cluster("node_to_node_mesh", "no"))))
+    assert model["auth"]["keystone"] is False
+    assert model["bgp"]["node_to_node_mesh"] is False
