@@ -175,6 +175,19 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_openstack import 
 )
 
 
+def _unreachable(exc):
+    """True when the cause is a connection failure (openstacksdk wraps keystoneauth's)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if type(exc).__name__ in ("ConnectFailure", "ConnectTimeout", "ConnectionError", "NewConnectionError"):
+            return True
+        if "Unable to establish connection" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
 class OpenStackInfraModule(KosOpenStackModule):
     argument_spec = dict(
         cluster_name=dict(type="str", required=True),
@@ -203,14 +216,15 @@ class OpenStackInfraModule(KosOpenStackModule):
         return "%s[%r]" % (name, key) if key is not None else name
 
     def connect_or_fail(self):
+        """Authenticate once, up front: an unreachable or misconfigured cloud fails here."""
         try:
             conn = self.conn
             conn.authorize()
         except openstack_errors() as exc:
-            self.fail(
-                "cannot use cloud %r (%s): %s"
-                % (self.params.get("cloud"), self.var("cloud"), explain_error(exc, self.params))
-            )
+            cloud, var = self.params.get("cloud"), self.var("cloud")
+            if _unreachable(exc):
+                self.fail("cannot reach cloud %r (%s): %s" % (cloud, var, exc))
+            self.fail("cannot use cloud %r (%s): %s" % (cloud, var, explain_error(exc, self.params)))
         return conn
 
     def run(self):

@@ -300,7 +300,9 @@ $(ini_authtoken nova)
 [glance]
 region_name = RegionOne
 [service_user]
-send_service_user_token = false
+# Cinder lets only Nova (a request carrying a service token) delete a server's volume attachment.
+send_service_user_token = true
+$(ini_authtoken nova)
 [oslo_concurrency]
 lock_path = $S/locks
 [oslo_messaging_notifications]
@@ -322,8 +324,11 @@ auth_strategy = keystone
 api_workers = 1
 rpc_workers = 1
 rpc_state_report_workers = 0
+# Port data changes (a floating IP associated) reach Nova's address cache, as in a real cloud.
 notify_nova_on_port_status_changes = false
-notify_nova_on_port_data_changes = false
+notify_nova_on_port_data_changes = true
+[nova]
+$(ini_authtoken nova)
 [database]
 connection = $DB/neutron
 [keystone_authtoken]
@@ -494,7 +499,7 @@ wait_compute() {  # nova-compute registered and its resource provider known to p
 
 start() {
   if [ ! -f "$S/bootstrapped" ]; then bootstrap; return 0; fi
-  write_clouds_yaml
+  write_configs   # configs follow this script; databases and keys stay
   ovs_env
   start_infra
   start_keystone

@@ -1,0 +1,163 @@
+"""Unit tests of the provisioning plan (pure functions of kos_infra); the cloud side is tested
+against the test cloud in tests/integration/cloud."""
+
+import pytest
+
+from ansible_collections.kos.platform.plugins.module_utils.kos_infra import (
+    PlanError,
+    desired_rule_keys,
+    pairs_differ,
+    plan,
+    quota_shortfalls,
+    rule_key,
+)
+
+
+def params(**over):
+    base = dict(
+        cluster_name="kos-demo",
+        var_prefix="openstack_infra_",
+        inventory_groups={"etcd": ["cp1", "cp2", "cp3"], "kube_control_plane": ["cp1", "cp2", "cp3"],
+                          "kube_node": ["n1", "n2"], "bgp_routers": ["tor1"], "k8s_cluster": ["cp1", "n1"],
+                          "ungrouped": ["x"]},
+        node_ips={"cp1": "192.0.2.11", "n1": "192.0.2.21", "tor1": "192.0.2.2"},
+        network={"cidr": "192.0.2.0/24", "external_network": "public"},
+        operator_cidrs=["203.0.113.0/24"],
+        allowed_address_pairs=["10.244.0.0/16", "10.96.0.0/16"],
+        api_port=6443,
+        flavors={"default": "m1.medium", "kube_node": "m1.large"},
+        images={"default": "rocky-9"},
+        server_group_policies={"default": "anti-affinity", "kube_node": "soft-anti-affinity"},
+        availability_zones=["az1", "az2"],
+        floating_ip_groups=["bgp_routers"],
+        etcd_volume={"size": 10, "type": ""},
+        keypair={"name": "kos-demo-deploy", "public_key": ""},
+    )
+    base.update(over)
+    return base
+
+
+def servers(p):
+    return {s["name"]: s for s in p["servers"]}
+
+
+def test_hosts_roles_flavors_images_and_groups():
+    p = plan(params())
+    s = servers(p)
+    assert sorted(s) == ["cp1", "cp2", "cp3", "n1", "n2", "tor1"]  # k8s_cluster and ungrouped are not roles
+    assert s["cp1"]["role"] == "kube_control_plane" and s["cp1"]["groups"] == ["kube_control_plane", "etcd"]
+    assert s["n1"]["flavor"] == "m1.large" and s["cp1"]["flavor"] == "m1.medium"
+    assert s["n1"]["flavor_var"] == "openstack_infra_flavors['kube_node']"
+    assert s["tor1"]["image"] == "rocky-9" and s["tor1"]["image_var"] == "openstack_infra_images['default']"
+    assert p["server_groups"]["kos-demo-kube_control_plane"]["policy"] == "anti-affinity"
+    assert p["server_groups"]["kos-demo-kube_node"]["policy"] == "soft-anti-affinity"
+    assert s["cp1"]["metadata"] == {"kos_cluster": "kos-demo", "kos_groups": "kube_control_plane,etcd",
+                                    "kos_role": "kube_control_plane"}
+
+
+def test_availability_zones_round_robin_per_group():
+    s = servers(plan(params()))
+    assert [s[h]["availability_zone"] for h in ("cp1", "cp2", "cp3")] == ["az1", "az2", "az1"]
+    assert [s[h]["availability_zone"] for h in ("n1", "n2")] == ["az1", "az2"]
+    assert servers(plan(params(availability_zones=[])))["cp1"]["availability_zone"] is None
+
+
+def test_volumes_only_on_etcd_members_and_floating_ips_only_where_asked():
+    s = servers(plan(params()))
+    assert s["cp2"]["volume"] == {"name": "kos-demo-cp2-etcd", "size": 10, "volume_type": None}
+    assert s["n1"]["volume"] is None and s["tor1"]["volume"] is None
+    assert [h for h in s if s[h]["floating_ip"]] == ["tor1"]
+    assert servers(plan(params(etcd_volume={"size": 0})))["cp1"]["volume"] is None
+
+
+def test_ports_carry_node_ip_and_address_pairs():
+    s = servers(plan(params()))
+    assert s["cp1"]["port"] == {"name": "kos-demo-cp1", "fixed_ip": "192.0.2.11",
+                                "allowed_address_pairs": ["10.244.0.0/16", "10.96.0.0/16"]}
+    assert s["n2"]["port"]["fixed_ip"] is None
+
+
+def test_security_groups_per_role():
+    p = plan(params())
+    s = servers(p)
+    assert s["cp1"]["security_groups"] == ["kos-demo-common", "kos-demo-control-plane", "kos-demo-etcd",
+                                           "kos-demo-k8s"]
+    assert s["n1"]["security_groups"] == ["kos-demo-common", "kos-demo-k8s"]
+    assert s["tor1"]["security_groups"] == ["kos-demo-bgp-router", "kos-demo-common"]
+    etcd = p["security_groups"]["etcd"]["rules"]
+    assert {(r["port_min"], r["remote_group"]) for r in etcd} == {(2380, "etcd"), (2379, "etcd"),
+                                                                   (2379, "control_plane")}
+    assert all(r["remote_ip_prefix"] is None for r in etcd)  # members only
+    ssh = [r for r in p["security_groups"]["common"]["rules"] if r["port_min"] == 22]
+    assert sorted(r["remote_ip_prefix"] for r in ssh) == ["192.0.2.0/24", "203.0.113.0/24"]
+    api = [r for r in p["security_groups"]["control_plane"]["rules"] if r["port_min"] == 6443]
+    assert len(api) == 3
+    bgp = [r for r in p["security_groups"]["k8s"]["rules"] if r["port_min"] == 179]
+    assert {r["remote_group"] for r in bgp} == {"k8s", "router"}
+
+
+def test_rules_to_groups_nobody_has_are_left_out():
+    p = plan(params(inventory_groups={"etcd": ["e1"], "kube_control_plane": ["e1"]}, node_ips={}))
+    assert sorted(p["security_groups"]) == ["common", "control_plane", "etcd", "k8s"]
+    assert all(r["remote_group"] != "router" for r in p["security_groups"]["k8s"]["rules"])
+
+
+@pytest.mark.parametrize("over, words", [
+    ({"flavors": {"kube_node": "x"}}, ["openstack_infra_flavors", "kube_control_plane", "default"]),
+    ({"node_ips": {"cp1": "198.51.100.1"}}, ["cp1", "outside", "openstack_infra_network.cidr"]),
+    ({"node_ips": {"cp1": "192.0.2.1"}}, ["gateway", "openstack_infra_network.gateway_ip"]),
+    ({"node_ips": {"cp1": "not-an-ip"}}, ["cp1", "not an address"]),
+    ({"server_group_policies": {"default": "spread"}}, ["openstack_infra_server_group_policies", "spread"]),
+    ({"allowed_address_pairs": ["10.244.0.1/16"]}, ["openstack_infra_allowed_address_pairs", "10.244.0.1/16"]),
+    ({"inventory_groups": {"other": ["a"]}}, ["no hosts"]),
+    ({"network": {}}, ["openstack_infra_network.cidr"]),
+    ({"keypair": {}}, ["openstack_infra_keypair.name"]),
+])
+def test_bad_input_names_the_variable(over, words):
+    with pytest.raises(PlanError) as err:
+        plan(params(**over))
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_gateway_can_be_moved_for_a_router_on_the_first_address():
+    p = plan(params(node_ips={"tor1": "192.0.2.1"}, network={"cidr": "192.0.2.0/24", "gateway_ip": "192.0.2.254"}))
+    assert p["network"]["gateway_ip"] == "192.0.2.254"
+    assert servers(p)["tor1"]["port"]["fixed_ip"] == "192.0.2.1"
+
+
+def test_existing_network_skips_router_and_cidr():
+    p = plan(params(network={"existing": "provider-net", "external_network": "public"}, node_ips={}))
+    assert p["network"]["existing"] == "provider-net" and p["network"]["router"] is False
+    assert p["security_groups"]["common"]["rules"][0]["remote_ip_prefix"] == "203.0.113.0/24"
+
+
+def test_rule_key_reads_openstacksdk_and_neutron_names():
+    sdk = {"direction": "ingress", "ether_type": "IPv4", "protocol": "tcp", "port_range_min": 22,
+           "port_range_max": 22, "remote_ip_prefix": "192.0.2.0/24", "remote_group_id": None}
+    api = dict(sdk, ethertype="IPv4")
+    del api["ether_type"]
+    assert rule_key(sdk) == rule_key(api) == ("ingress", "IPv4", "tcp", 22, 22, "192.0.2.0/24", None)
+
+
+def test_desired_rules_keep_default_egress_and_resolve_groups():
+    p = plan(params())
+    keys = desired_rule_keys(p["security_groups"]["etcd"], {"etcd": "id-e", "control_plane": "id-c"})
+    assert ("egress", "IPv4", None, None, None, None, None) in keys
+    assert ("egress", "IPv6", None, None, None, None, None) in keys
+    assert ("ingress", "IPv4", "tcp", 2379, 2379, None, "id-c") in keys
+    assert len(keys) == 5
+
+
+def test_address_pairs_compared_with_the_mac_neutron_fills_in():
+    mac = "fa:16:3e:00:00:01"
+    have = [{"ip_address": "10.244.0.0/16", "mac_address": mac}, {"ip_address": "10.96.0.0/16", "mac_address": mac}]
+    assert not pairs_differ(["10.96.0.0/16", "10.244.0.0/16"], have, mac)
+    assert pairs_differ(["10.244.0.0/16"], have, mac)
+    assert pairs_differ(["10.244.0.0/16", "10.96.0.0/16"], [dict(p, mac_address="other") for p in have], mac)
+
+
+def test_quota_shortfalls():
+    limits = {"instances": (10, 8), "cores": (-1, 50), "ram": (4096, 0)}
+    assert quota_shortfalls(limits, {"instances": 3, "cores": 100, "ram": 4096}) == [("instances", 3, 2, 10)]
+    assert quota_shortfalls(limits, {"instances": 0, "volumes": 5}) == []
