@@ -229,8 +229,8 @@ def build_plan(snapshot, rules, previous=None):
 
     unknown_roles = sorted(set(rules.role_mapping) - snapshot.roles)
     if unknown_roles:
-        raise TenancyError('role_mapping names Keystone role(s) that do not exist: %s (Keystone has: %s)'
-                           % (', '.join(unknown_roles), ', '.join(sorted(snapshot.roles))))
+        raise TenancyError('role_mapping names Keystone role(s) that do not exist: %s'
+                           % ', '.join(unknown_roles))
 
     by_name = {}
     for project in sorted(snapshot.projects, key=lambda p: (p.domain_name or '', p.name, p.id)):
@@ -610,19 +610,29 @@ def write_files(changes, mode=0o644):
 
 
 # --------------------------------------------------------------------------- Keystone
-def read_keystone(conn, with_quotas=False, project_filter=None):
+# Keystone caps every list at [DEFAULT] max_db_limit (1000) and, unless the request names a
+# limit, drops the rest WITHOUT a next link. Asking for pages makes it return 'next' links,
+# which openstacksdk follows, so large clouds are read whole.
+PAGE_SIZE = 1000
+
+
+def read_keystone(conn, role_names, with_quotas=False, project_filter=None):
     """A Snapshot in a constant number of Keystone calls (plus 2 per project for quotas).
+
+    ``role_names`` are the Keystone roles the rules map; each is looked up by name (GET
+    /roles?name=..., one call each): Keystone 30 ignores the marker when paging /roles, so the
+    full role list cannot be read reliably past max_db_limit.
 
     ``GET /v3/role_assignments?effective&include_names`` returns one row per (user, project,
     role) with group memberships and inherited (domain or parent-project) assignments already
     expanded by Keystone, so no per-group or per-project calls are needed.
     """
     identity = conn.identity
-    domains = {d.id: d.name for d in identity.domains()}
+    domains = {d.id: d.name for d in identity.domains(limit=PAGE_SIZE)}
     projects = [Project(p.id, p.name, p.domain_id, domains.get(p.domain_id, p.domain_id),
-                        bool(p.is_enabled), bool(p.is_domain)) for p in identity.projects()]
-    roles = {r.name for r in identity.roles()}
-    users = [User(u.id, u.name, u.domain_id, bool(u.is_enabled)) for u in identity.users()]
+                        bool(p.is_enabled), bool(p.is_domain)) for p in identity.projects(limit=PAGE_SIZE)]
+    roles = {r.name for name in sorted(set(role_names)) for r in identity.roles(name=name)}
+    users = [User(u.id, u.name, u.domain_id, bool(u.is_enabled)) for u in identity.users(limit=PAGE_SIZE)]
     assignments = []
     for ra in identity.role_assignments(effective=True, include_names=True):
         scope = ra.scope or {}

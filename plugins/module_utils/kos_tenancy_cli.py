@@ -86,7 +86,7 @@ def main(argv=None, out=sys.stdout, err=sys.stderr):
         rules = load_rules(args.config)
         conn = connect(params)
         counter = ApiCallCounter(conn)
-        snapshot = read_keystone(conn, with_quotas=args.resource_quotas,
+        snapshot = read_keystone(conn, rules.role_mapping, with_quotas=args.resource_quotas,
                                  project_filter=lambda p: rules.skips(p) is None)
         plan, changes, summary = convert(snapshot, rules, abac_file=args.abac_file,
                                          manifests_dir=args.manifests_dir,

@@ -240,7 +240,7 @@ class KeystoneTenancyModule(KosOpenStackModule):
             self.fail("mode '%s' is not an octal file mode" % p['mode'])
         try:
             rules = self.rules()  # bad rules fail before Keystone is contacted
-            snapshot = read_keystone(self.conn, with_quotas=p['resource_quotas'],
+            snapshot = read_keystone(self.conn, rules.role_mapping, with_quotas=p['resource_quotas'],
                                      project_filter=lambda project: rules.skips(project) is None)
             plan, changes, summary = convert(snapshot, rules, abac_file=p['abac_file'],
                                              manifests_dir=p['manifests_dir'],

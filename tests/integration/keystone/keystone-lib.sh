@@ -6,6 +6,8 @@
 #   KEYSTONE_TOP      checkout root
 #   KEYSTONE_PORT     loopback port (never 5000: the test cloud owns it)
 #   KEYSTONE_STATE    state directory (config, sqlite database, fernet keys, logs, pid)
+#   KEYSTONE_MAX_DB_LIMIT  optional: Keystone's page cap (default 1000), small in tests so
+#                     that paging is exercised
 # shellcheck shell=bash
 
 KEYSTONE_VERSION=${KEYSTONE_VERSION:-30.0.0}
@@ -37,6 +39,7 @@ keystone_configure() {
   cat >"$KEYSTONE_STATE/keystone.conf" <<CONF
 [DEFAULT]
 log_file = $KEYSTONE_STATE/keystone.log
+max_db_limit = ${KEYSTONE_MAX_DB_LIMIT:-1000}
 [database]
 connection = sqlite:///$KEYSTONE_STATE/keystone.db
 [cache]
