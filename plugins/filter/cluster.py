@@ -61,6 +61,15 @@ def pod_blocks(names, pod_cidr, prefix=24, pinned=None):
         raise AnsibleFilterError("pod_blocks: %s" % exc) from exc
 
 
+def cidr_overlaps(cidrs, others):
+    """The CIDRs of the input that overlap any of others (CIDRs or addresses; other words ignored)."""
+    _require_netaddr()
+    try:
+        return kos_model.overlapping(list(cidrs), list(others))
+    except (ValueError, TypeError) as exc:
+        raise AnsibleFilterError("cidr_overlaps: %s" % exc) from exc
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -68,4 +77,5 @@ class FilterModule(object):
             "cluster_errors": cluster_errors,
             "cluster_model": cluster_model,
             "pod_blocks": pod_blocks,
+            "cidr_overlaps": cidr_overlaps,
         }

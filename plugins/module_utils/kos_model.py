@@ -480,6 +480,22 @@ def validate(model_input):
     return errors
 
 
+def overlapping(cidrs, others):
+    """The entries of cidrs that overlap any of others (CIDRs or addresses; other words are ignored)."""
+    parsed = []
+    for other in others:
+        try:
+            parsed.append(netaddr.IPNetwork(other))
+        except (netaddr.AddrFormatError, ValueError, TypeError):
+            continue
+    result = []
+    for cidr in cidrs:
+        net = netaddr.IPNetwork(cidr)
+        if any(o.version == net.version and o.first <= net.last and net.first <= o.last for o in parsed):
+            result.append(cidr)
+    return result
+
+
 def allocate_pod_blocks(pod_cidr, prefix, names, pinned=None):
     """Give each name a /prefix block of pod_cidr, stable under adding and removing hosts.
 

@@ -9,7 +9,7 @@ from ansible_collections.kos.platform.tests.unit.plugins.module_utils.test_kos_m
 
 def test_filters_are_registered():
     assert set(cluster.FilterModule().filters()) == {"cluster_host_vars", "cluster_errors", "cluster_model",
-                                                     "pod_blocks"}
+                                                     "pod_blocks", "cidr_overlaps"}
 
 
 def test_cluster_errors_lists_problems():
@@ -40,3 +40,10 @@ def test_pod_blocks_filter():
     assert len(set(blocks.values())) == 2
     with pytest.raises(AnsibleFilterError, match="3 hosts do not fit in 2 blocks"):
         cluster.pod_blocks(["a", "b", "c"], "10.244.0.0/23", 24)
+
+
+def test_cidr_overlaps_reads_route_destinations():
+    routes = ["default", "192.0.2.0/24", "203.0.113.80", "172.17.0.0/16", "garbage"]
+    assert cluster.cidr_overlaps(["198.18.0.0/24", "192.0.2.128/25", "203.0.113.0/24"], routes) == [
+        "192.0.2.128/25", "203.0.113.0/24"]
+    assert cluster.cidr_overlaps(["198.18.1.0/24"], routes) == []

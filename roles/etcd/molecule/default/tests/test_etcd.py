@@ -7,7 +7,7 @@ import pytest
 
 testinfra_hosts = ["ansible://etcd"]
 PKI = "/etc/kubernetes/pki"
-MEMBERS = {"etcd-1": "203.0.113.41", "etcd-2": "203.0.113.42", "etcd-3": "203.0.113.43"}
+MEMBERS = {"etcd-1": "198.18.1.41", "etcd-2": "198.18.1.42", "etcd-3": "198.18.1.43"}
 ENDPOINTS = ",".join(f"https://{ip}:2379" for ip in MEMBERS.values())
 TLS = f"--cacert={PKI}/etcd/ca.crt --cert={PKI}/apiserver-etcd-client.crt --key={PKI}/apiserver-etcd-client.key"
 

@@ -38,8 +38,8 @@ def test_kernel_wide_settings_left_alone(host):
 def test_etc_hosts_lists_the_cluster(host):
     hosts = host.file("/etc/hosts").content_string
     assert "# BEGIN kos.platform cluster hosts" in hosts
-    assert "203.0.113.11 host-base-node" in hosts
-    assert "203.0.113.12 host-base-worker" in hosts
+    assert "198.18.1.11 host-base-node" in hosts
+    assert "198.18.1.12 host-base-worker" in hosts
 
 
 def test_hostname_is_the_node_name(host):

@@ -13,8 +13,8 @@ def test_control_plane_kubeadm_configuration_follows_the_model(host):
     config = host.file("/etc/kubernetes/kos/kubeadm-init.yaml")
     assert config.mode == 0o640 and config.user == "root"
     init, cluster, kubelet, proxy = [d for d in yaml.safe_load_all(config.content_string) if d]
-    assert init["localAPIEndpoint"]["advertiseAddress"] == "203.0.113.121"
-    assert cluster["etcd"]["external"]["endpoints"] == ["https://203.0.113.121:2379"]
+    assert init["localAPIEndpoint"]["advertiseAddress"] == "198.18.1.121"
+    assert cluster["etcd"]["external"]["endpoints"] == ["https://198.18.1.121:2379"]
     args = {a["name"]: a["value"] for a in cluster["apiServer"]["extraArgs"]}
     assert args["authorization-mode"] == "Node,ABAC"
     assert args["authorization-policy-file"] == "/etc/kubernetes/keystone/abac-policy.jsonl"
