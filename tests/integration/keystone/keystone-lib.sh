@@ -6,6 +6,7 @@
 #   KEYSTONE_TOP      checkout root
 #   KEYSTONE_PORT     loopback port (never 5000: the test cloud owns it)
 #   KEYSTONE_STATE    state directory (config, sqlite database, fernet keys, logs, pid)
+#   KEYSTONE_GUNICORN_TIMEOUT  optional: seconds one request may take (default 300)
 #   KEYSTONE_MAX_DB_LIMIT  optional: Keystone's page cap (default 1000), small in tests so
 #                     that paging is exercised
 # shellcheck shell=bash
@@ -88,7 +89,7 @@ keystone_start() {
     return 1
   fi
   OS_KEYSTONE_CONFIG_FILES="$KEYSTONE_STATE/keystone.conf" \
-    "$KEYSTONE_VENV/bin/gunicorn" --workers 1 --timeout 300 \
+    "$KEYSTONE_VENV/bin/gunicorn" --workers 1 --timeout "${KEYSTONE_GUNICORN_TIMEOUT:-300}" \
     --bind "127.0.0.1:$KEYSTONE_PORT" --chdir "$KEYSTONE_STATE" \
     --error-logfile "$KEYSTONE_STATE/gunicorn.log" \
     kos_keystone_wsgi:application >>"$KEYSTONE_STATE/gunicorn.log" 2>&1 &

@@ -1,0 +1,32 @@
+"""keystone_auth on a lab control plane host: the files the API server and kubelet will read."""
+
+import json
+
+import yaml
+
+testinfra_hosts = ["ansible://kube_control_plane"]
+
+
+def test_webhook_static_pod(host):
+    pod = host.file("/etc/kubernetes/manifests/k8s-keystone-auth.yaml")
+    assert pod.mode == 0o600 and pod.user == "root"
+    spec = yaml.safe_load(pod.content_string)["spec"]
+    container = spec["containers"][0]
+    assert container["image"] == "artifactory.example.com/registry.k8s.io/provider-os/k8s-keystone-auth:v1.31.2"
+    assert "--keystone-url=https://keystone.example.com:5000/v3" in container["args"]
+    assert spec["hostNetwork"] is True
+
+
+def test_authentication_webhook_config(host):
+    config = host.file("/etc/kubernetes/keystone/webhook-authn.kubeconfig")
+    assert config.mode == 0o600
+    data = yaml.safe_load(config.content_string)
+    assert data["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:8443/webhook"
+    assert not host.file("/etc/kubernetes/keystone/webhook-authz.kubeconfig").exists
+
+
+def test_abac_policy_installed(host):
+    policy = host.file("/etc/kubernetes/keystone/abac-policy.jsonl")
+    assert policy.mode == 0o600
+    lines = [json.loads(line) for line in policy.content_string.splitlines()]
+    assert [p["spec"].get("user") for p in lines] == [None, "alice"]
