@@ -79,7 +79,8 @@ def main():
         times["serial 30"] = playbook(clouds, os.path.join(HERE, "serial.yml"), "localhost,", {
             "bench_cloud": CLOUD, "bench_image": IMAGE, "bench_flavor": FLAVOR, "bench_network": net.name,
             "bench_keypair": "kos-bench-serial", "bench_names": serial_names})
-        print("serial   30 servers (openstack.cloud.server loop, servers only):     %6.1f s" % times["serial 30"])
+        print("serial   30 servers (openstack.cloud.server loop, servers only):     %6.1f s" % times["serial 30"],
+              flush=True)
     finally:
         for s in conn.compute.servers():
             if s.name in serial_names:
