@@ -37,11 +37,14 @@ summary() {
 
 up() {
   local start=$(date +%s)
+  # Stop the engine on `down` only if this lab started it (not CI's, not the user's own).
+  if ! timeout 5 docker version >/dev/null 2>&1; then touch "$state/engine-started-by-lab"; fi
   tests/lab/engine.sh up
   tests/lab/image.sh debian-bookworm
   ansible-playbook -i "$inventory" playbooks/lab.yml
   set +e
-  ANSIBLE_FORCE_COLOR=0 ansible-playbook -i "$inventory" site.yml "$@" 2>&1 | tee "$state/site.log"
+  ANSIBLE_FORCE_COLOR=0 ANSIBLE_CALLBACK_RESULT_FORMAT=json \
+    ansible-playbook -i "$inventory" site.yml "$@" 2>&1 | tee "$state/site.log"
   rc=${PIPESTATUS[0]}
   set -e
   summary "$state/site.log"
@@ -53,7 +56,10 @@ down() {
   if timeout 5 docker version >/dev/null 2>&1; then
     ansible-playbook -i "$inventory" playbooks/lab_down.yml
   fi
-  tests/lab/engine.sh down
+  if [ -f "$state/engine-started-by-lab" ]; then
+    tests/lab/engine.sh down
+    rm -f "$state/engine-started-by-lab"
+  fi
 }
 
 case "${1:-}" in
