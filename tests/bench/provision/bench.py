@@ -89,6 +89,10 @@ def main():
             if s.name in serial_names:
                 conn.compute.wait_for_delete(s, wait=600)
         if net is not None:
+            ports = {p.id for p in conn.network.ports(network_id=net.id)}
+            for ip in conn.network.ips():
+                if ip.port_id in ports:  # openstack.cloud.server adds one when auto_ip is left on
+                    conn.network.delete_ip(ip)
             for p in conn.network.ports(network_id=net.id):
                 conn.network.delete_port(p)
             conn.network.delete_network(net)
