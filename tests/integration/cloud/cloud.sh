@@ -69,7 +69,7 @@ install() {
 spawn() {  # spawn NAME CMD... (environment passed through)
   local name=$1; shift
   if is_running "$name"; then return 0; fi
-  setsid "$@" >>"$LOG/$name.log" 2>&1 < /dev/null &
+  setsid "$@" >>"$LOG/$name.log" 2>&1 < /dev/null 9>&- &   # 9: the lock, not for daemons
   echo $! > "$RUN/$name.pid"
 }
 
@@ -433,6 +433,7 @@ bootstrap() {
   [ -x "$V/bin/nova-manage" ] || die "run '$0 install' first"
   log "bootstrap: state in $S"
   stop_all
+  check_ports
   rm -rf "$S"
   write_configs
   ovs_env
@@ -497,8 +498,23 @@ wait_compute() {  # nova-compute registered and its resource provider known to p
     "$V/bin/python" "$here/bootstrap.py" compute-ready
 }
 
+# A port of ours answering while the process we recorded for it is gone means a process this
+# script does not know (a lost PID file, or another program): refuse rather than use it.
+PORTS="mariadb:3306 rabbitmq:5672 memcached:11211 ovn-nb:6641 ovn-sb:6642 keystone:5000 glance:9292
+  placement:8778 nova-api:8774 neutron-api:9696 cinder-api:8776"
+check_ports() {
+  local entry name port
+  for entry in $PORTS; do
+    name=${entry%%:*}; port=${entry##*:}
+    if ! is_running "$name" && python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; then
+      die "port $port ($name) is taken by a process this harness did not record; stop it first"
+    fi
+  done
+}
+
 start() {
   if [ ! -f "$S/bootstrapped" ]; then bootstrap; return 0; fi
+  check_ports
   write_configs   # configs follow this script; databases and keys stay
   ovs_env
   start_infra
@@ -526,7 +542,7 @@ stop_all() {  # TERM every recorded process group at once, KILL what is left aft
   done
   # Forked workers share their service's process group: none may survive it.
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
-  for p in $ALL_PROCS; do rm -f "$RUN/$p.pid"; done
+  for p in $ALL_PROCS; do is_running "$p" || rm -f "$RUN/$p.pid"; done
 }
 
 status() {
@@ -536,6 +552,14 @@ status() {
   done
   return $rc
 }
+
+# One cloud at a time: start, stop and bootstrap of this checkout's cloud never overlap.
+case ${1:-} in
+  start|stop|bootstrap)
+    mkdir -p "$(dirname "$S")"
+    exec 9>"$S.lock"
+    flock 9 ;;
+esac
 
 case ${1:-} in
   install) install ;;
