@@ -74,7 +74,7 @@ def test_resources_follow_the_model(per_rack):
     assert config["serviceExternalIPs"] == [{"cidr": "198.51.100.0/26"}]
     assert config["serviceLoadBalancerIPs"] == [{"cidr": "198.51.100.64/26"}]
     peer = [d for d in docs if d["kind"] == "BGPPeer"][0]
-    assert peer["spec"] == {"peerIP": "192.0.2.1", "asNumber": 65000, "password": {
+    assert peer["spec"] == {"peerIP": "192.0.2.5", "asNumber": 65000, "password": {
         "secretKeyRef": {"name": "calico-bgp-passwords", "key": "tor1"}}}
     nodes = {d["metadata"]["name"]: d["metadata"] for d in documents(str(out / "node-patches.yaml"))}
     assert nodes["node2"] == {"name": "node2", "labels": {"kos.platform/rack": "rack2"},
