@@ -56,6 +56,7 @@ down() {
   if timeout 5 docker version >/dev/null 2>&1; then
     ansible-playbook -i "$inventory" playbooks/lab_down.yml
   fi
+  rm -rf "$state/pki" "$state/site.log"
   if [ -f "$state/engine-started-by-lab" ]; then
     tests/lab/engine.sh down
     rm -f "$state/engine-started-by-lab"
