@@ -637,7 +637,9 @@ def _auth(cluster):
     """API server authentication/authorization: Node always first, then the model's mode."""
     mode = cluster["authorization_mode"]
     keystone = bool(cluster["keystone_auth"])
-    modes = ["Node", mode] if mode != "Webhook" else ["Node", "Webhook", "RBAC"]
+    # RBAC stays on in every mode: it holds cluster-admin and the system: bindings that the
+    # controller manager, scheduler and service accounts need; ABAC and the webhook add tenants.
+    modes = {"RBAC": ["Node", "RBAC"], "ABAC": ["Node", "RBAC", "ABAC"], "Webhook": ["Node", "Webhook", "RBAC"]}[mode]
     return {
         "keystone": keystone,
         "authorization_mode": mode,

@@ -102,7 +102,7 @@ def test_abac_mode_passes_the_policy_file(tmp_path):
     _, cluster, _, _ = documents(str(tmp_path / "cp1" / "kubeadm-init.yaml"))
     assert schema_errors(cluster) == []
     args = {a["name"]: a["value"] for a in cluster["apiServer"]["extraArgs"]}
-    assert args["authorization-mode"] == "Node,ABAC"
+    assert args["authorization-mode"] == "Node,RBAC,ABAC"
     assert args["authorization-policy-file"] == "/etc/kubernetes/keystone/abac-policy.jsonl"
     assert "authentication-token-webhook-config-file" not in args
 

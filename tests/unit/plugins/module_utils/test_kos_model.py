@@ -320,7 +320,7 @@ def test_nodes_carry_groups_and_names():
 def test_auth_paths_follow_the_modes():
     model = kos_model.derive(with_change(chain(set_cluster("authorization_mode", "ABAC"),
                                                set_cluster("keystone_auth", True))))
-    assert model["auth"]["authorization_modes"] == ["Node", "ABAC"]
+    assert model["auth"]["authorization_modes"] == ["Node", "RBAC", "ABAC"]
     assert model["auth"]["abac_policy_file"] == "/etc/kubernetes/keystone/abac-policy.jsonl"
     assert model["auth"]["webhook_authn_config"] == "/etc/kubernetes/keystone/webhook-authn.kubeconfig"
     assert kos_model.derive(good_input())["auth"]["webhook_authn_config"] == ""
