@@ -139,31 +139,12 @@ def plan(params):
         for description, proto, pmin, pmax, (kind, source) in SG_RULES[key]:
             pmin = api_port if pmin == "api_port" else pmin
             pmax = api_port if pmax == "api_port" else pmax
+            rule = dict(description=description, protocol=proto, port_min=pmin, port_max=pmax)
             if kind == "group":
-                if source not in sg_keys:
-                    continue
-                rules.append(
-                    dict(
-                        description=description,
-                        protocol=proto,
-                        port_min=pmin,
-                        port_max=pmax,
-                        remote_ip_prefix=None,
-                        remote_group=source,
-                    )
-                )
+                if source in sg_keys:
+                    rules.append(dict(rule, remote_ip_prefix=None, remote_group=source))
             else:
-                for cidr in cidr_lists[source]:
-                    rules.append(
-                        dict(
-                            description=description,
-                            protocol=proto,
-                            port_min=pmin,
-                            port_max=pmax,
-                            remote_ip_prefix=cidr,
-                            remote_group=None,
-                        )
-                    )
+                rules.extend(dict(rule, remote_ip_prefix=cidr, remote_group=None) for cidr in cidr_lists[source])
         security_groups[key] = dict(name="%s-%s" % (name, SG_NAMES[key]), rules=rules)
 
     policies = params.get("server_group_policies") or {}
