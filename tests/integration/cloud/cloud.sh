@@ -116,7 +116,7 @@ start_infra() {
     --port=3306 --bind-address=127.0.0.1 --user=root --skip-name-resolve --max-connections=1000 \
     --innodb-buffer-pool-size=128M --pid-file="$RUN/mariadbd.pid-file" --log-error="$LOG/mariadb-error.log"
   spawn epmd /usr/bin/epmd -address 127.0.0.1
-  HOME=$S/rabbitmq RABBITMQ_MNESIA_BASE=$S/rabbitmq/mnesia RABBITMQ_LOG_BASE=$LOG/rabbitmq \
+  HOME=$S/rabbitmq ERL_CRASH_DUMP=$LOG/rabbitmq-erl_crash.dump RABBITMQ_MNESIA_BASE=$S/rabbitmq/mnesia RABBITMQ_LOG_BASE=$LOG/rabbitmq \
     RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=5672 \
     RABBITMQ_DIST_PORT=25672 RABBITMQ_ENABLED_PLUGINS_FILE=$S/rabbitmq/enabled_plugins \
     RABBITMQ_CONFIG_FILE=$S/rabbitmq/rabbitmq RABBITMQ_PID_FILE=$RUN/rabbitmq.pid-file \
