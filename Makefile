@@ -37,6 +37,7 @@ lint: setup
 	yamllint -s .
 	ruff check plugins tests
 	ansible-lint --profile production --offline -q
+	antsibull-changelog lint
 
 syntax: setup
 	@for p in $(PLAYBOOKS); do \
