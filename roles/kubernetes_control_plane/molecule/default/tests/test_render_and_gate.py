@@ -16,7 +16,7 @@ def test_control_plane_kubeadm_configuration_follows_the_model(host):
     assert init["localAPIEndpoint"]["advertiseAddress"] == "198.18.1.121"
     assert cluster["etcd"]["external"]["endpoints"] == ["https://198.18.1.121:2379"]
     args = {a["name"]: a["value"] for a in cluster["apiServer"]["extraArgs"]}
-    assert args["authorization-mode"] == "Node,ABAC"
+    assert args["authorization-mode"] == "Node,RBAC,ABAC"
     assert args["authorization-policy-file"] == "/etc/kubernetes/keystone/abac-policy.jsonl"
     assert kubelet["clusterDNS"] == ["10.96.0.10"]
     assert proxy["mode"] == "iptables"
