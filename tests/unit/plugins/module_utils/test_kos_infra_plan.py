@@ -1,16 +1,9 @@
-"""Unit tests of the provisioning plan (pure functions of kos_infra); the cloud side is tested
+"""Unit tests of the provisioning plan (kos_infra_plan, a pure function); the cloud side is tested
 against the test cloud in tests/integration/cloud."""
 
 import pytest
 
-from ansible_collections.kos.platform.plugins.module_utils.kos_infra import (
-    PlanError,
-    desired_rule_keys,
-    pairs_differ,
-    plan,
-    quota_shortfalls,
-    rule_key,
-)
+from ansible_collections.kos.platform.plugins.module_utils.kos_infra_plan import PlanError, plan
 
 
 def params(**over):
@@ -130,34 +123,3 @@ def test_existing_network_skips_router_and_cidr():
     p = plan(params(network={"existing": "provider-net", "external_network": "public"}, node_ips={}))
     assert p["network"]["existing"] == "provider-net" and p["network"]["router"] is False
     assert p["security_groups"]["common"]["rules"][0]["remote_ip_prefix"] == "203.0.113.0/24"
-
-
-def test_rule_key_reads_openstacksdk_and_neutron_names():
-    sdk = {"direction": "ingress", "ether_type": "IPv4", "protocol": "tcp", "port_range_min": 22,
-           "port_range_max": 22, "remote_ip_prefix": "192.0.2.0/24", "remote_group_id": None}
-    api = dict(sdk, ethertype="IPv4")
-    del api["ether_type"]
-    assert rule_key(sdk) == rule_key(api) == ("ingress", "IPv4", "tcp", 22, 22, "192.0.2.0/24", None)
-
-
-def test_desired_rules_keep_default_egress_and_resolve_groups():
-    p = plan(params())
-    keys = desired_rule_keys(p["security_groups"]["etcd"], {"etcd": "id-e", "control_plane": "id-c"})
-    assert ("egress", "IPv4", None, None, None, None, None) in keys
-    assert ("egress", "IPv6", None, None, None, None, None) in keys
-    assert ("ingress", "IPv4", "tcp", 2379, 2379, None, "id-c") in keys
-    assert len(keys) == 5
-
-
-def test_address_pairs_compared_with_the_mac_neutron_fills_in():
-    mac = "fa:16:3e:00:00:01"
-    have = [{"ip_address": "10.244.0.0/16", "mac_address": mac}, {"ip_address": "10.96.0.0/16", "mac_address": mac}]
-    assert not pairs_differ(["10.96.0.0/16", "10.244.0.0/16"], have, mac)
-    assert pairs_differ(["10.244.0.0/16"], have, mac)
-    assert pairs_differ(["10.244.0.0/16", "10.96.0.0/16"], [dict(p, mac_address="other") for p in have], mac)
-
-
-def test_quota_shortfalls():
-    limits = {"instances": (10, 8), "cores": (-1, 50), "ram": (4096, 0)}
-    assert quota_shortfalls(limits, {"instances": 3, "cores": 100, "ram": 4096}) == [("instances", 3, 2, 10)]
-    assert quota_shortfalls(limits, {"instances": 0, "volumes": 5}) == []

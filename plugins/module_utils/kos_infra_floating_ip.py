@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: kos.platform developers
+# Apache License 2.0 (see galaxy.yml)
+"""Floating IPs from the external network, for the hosts of the groups that ask for one.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.kos.platform.plugins.module_utils.kos_infra_resource import InfraResource
+
+
+class FloatingIps(InfraResource):
+    """One floating IP per host that asks for one, on its port."""
+
+    def ensure(self, ports):
+        conn = self.conn
+        wanted = [s for s in self.plan["servers"] if s["floating_ip"]]
+        if not wanted:
+            return {}
+        by_port = {ip.port_id: ip for ip in self._tagged(conn.network.ips) if ip.port_id}
+        ext = self._lookups.get("external") or conn.network.find_network(self.plan["network"]["external"])
+        out = {}
+        for s in wanted:
+            port = ports.get(s["name"])
+            ip = by_port.get(port.id) if port is not None else None
+            if ip is None:
+                self._change("create floating IP for %s" % s["name"])
+                if not self.check_mode:
+                    ip = self._create_tagged(
+                        conn.network.create_ip,
+                        conn.network.delete_ip,
+                        floating_network_id=ext.id,
+                        port_id=port.id,
+                        tags=[self.tag],
+                    )
+            if ip is not None:
+                out[s["name"]] = ip.floating_ip_address
+        return out
+
+    def teardown(self, note):
+        conn = self.conn
+        fips = self._tagged(conn.network.ips)
+        for ip in fips:
+            note("floating IP", ip.floating_ip_address)
+        if not self.check_mode:
+            self._parallel(conn.network.delete_ip, fips)

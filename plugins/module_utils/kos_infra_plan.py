@@ -1,0 +1,230 @@
+# -*- coding: utf-8 -*-
+# Copyright: kos.platform developers
+# Apache License 2.0 (see galaxy.yml)
+"""The provisioning plan: the desired state of a cluster's OpenStack resources.
+
+``plan(params)`` is a pure function: from the cluster model (groups, node IPs, CIDRs) and the
+provisioning options it returns the desired state (network, security groups and their rules,
+server groups, and per host: port, server, etcd volume, floating IP). It sends no request and
+is unit-tested; the resource kinds (``kos_infra_<kind>.py``) make the cloud match it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+# The model's groups, in the order that decides a host's primary role (flavor, image,
+# server group): a control-plane host that is also an etcd member is a control-plane host.
+ROLE_ORDER = ("kube_control_plane", "etcd", "kube_node", "bgp_routers", "image_builders")
+SERVER_GROUP_POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
+TAG_PREFIX = "kos-cluster="
+ANY = None  # a rule field that is not restricted
+
+# Security groups: which groups of hosts get which group, and the rules of each.
+# A rule source is ("cidr", <name of a CIDR list in the plan>) or ("group", <security group key>).
+SG_MEMBERSHIP = {
+    "etcd": ("common", "etcd"),
+    "kube_control_plane": ("common", "control_plane", "k8s"),
+    "kube_node": ("common", "k8s"),
+    "bgp_routers": ("common", "router"),
+    "image_builders": ("common",),
+}
+SG_RULES = {
+    "common": [
+        ("SSH from the operator network and from inside the cluster", "tcp", 22, 22, ("cidr", "ssh_sources")),
+        ("ICMP inside the node network", "icmp", ANY, ANY, ("cidr", "node_cidrs")),
+    ],
+    "etcd": [
+        ("etcd peers: members only", "tcp", 2380, 2380, ("group", "etcd")),
+        ("etcd clients: members", "tcp", 2379, 2379, ("group", "etcd")),
+        ("etcd clients: API servers", "tcp", 2379, 2379, ("group", "control_plane")),
+    ],
+    "control_plane": [
+        ("Kubernetes API from the operator network", "tcp", "api_port", "api_port", ("cidr", "api_sources")),
+        ("Kubernetes API from the cluster", "tcp", "api_port", "api_port", ("group", "k8s")),
+    ],
+    "k8s": [
+        ("kubelet from the control plane", "tcp", 10250, 10250, ("group", "control_plane")),
+        ("BGP between nodes (Calico mesh)", "tcp", 179, 179, ("group", "k8s")),
+        ("BGP from the routers", "tcp", 179, 179, ("group", "router")),
+        ("pod traffic between nodes (routed, no overlay)", ANY, ANY, ANY, ("group", "k8s")),
+        ("pod and service traffic routed by the BGP routers", ANY, ANY, ANY, ("group", "router")),
+    ],
+    "router": [
+        ("BGP from the nodes", "tcp", 179, 179, ("group", "k8s")),
+        ("traffic to pods and advertised ranges, forwarded by the routers", ANY, ANY, ANY, ("group", "k8s")),
+    ],
+}
+SG_NAMES = {"common": "common", "etcd": "etcd", "control_plane": "control-plane", "k8s": "k8s", "router": "bgp-router"}
+
+
+class PlanError(ValueError):
+    """The input cannot describe a cluster (raised before any request)."""
+
+
+def cluster_tag(name):
+    return TAG_PREFIX + name
+
+
+def _var(params, option, key=None):
+    """The name of the variable an operator sets, for messages: openstack_infra_images['etcd']."""
+    name = (params.get("var_prefix") or "") + option
+    return "%s[%r]" % (name, key) if key is not None else name
+
+
+def _per_group(params, option, role):
+    """A per-group setting (flavors, images): the host's primary group, else `default`."""
+    table = params.get(option) or {}
+    if role in table:
+        return table[role], _var(params, option, role)
+    if "default" in table:
+        return table["default"], _var(params, option, "default")
+    raise PlanError("%s has no entry for group %s and no 'default'" % (_var(params, option), role))
+
+
+def _cidrs(values, what):
+    out = []
+    for value in values or []:
+        try:
+            out.append(str(ipaddress.ip_network(value, strict=True)))
+        except ValueError as exc:
+            raise PlanError("%s: %r is not a CIDR (%s)" % (what, value, exc)) from exc
+    return out
+
+
+def plan(params):
+    """The desired state of the cluster's resources (pure; raises PlanError on bad input)."""
+    name = params["cluster_name"]
+    groups = params.get("inventory_groups") or {}
+    node_ips = params.get("node_ips") or {}
+    net = params.get("network") or {}
+    hosts = {}
+    for group in ROLE_ORDER:
+        for host in groups.get(group) or []:
+            hosts.setdefault(host, []).append(group)
+    if not hosts:
+        raise PlanError("no hosts in any of the groups %s: nothing to provision" % ", ".join(ROLE_ORDER))
+
+    existing_network = net.get("existing") or ""
+    node_cidr = net.get("cidr") or ""
+    if not existing_network and not node_cidr:
+        raise PlanError("%s.cidr is required when no existing network is given" % _var(params, "network"))
+    node_cidrs = _cidrs([node_cidr] if node_cidr else [], _var(params, "network") + ".cidr")
+    pairs = _cidrs(params.get("allowed_address_pairs"), _var(params, "allowed_address_pairs"))
+    operator = _cidrs(params.get("operator_cidrs"), _var(params, "operator_cidrs"))
+    cidr_lists = {
+        "node_cidrs": node_cidrs,
+        "ssh_sources": sorted(set(operator + node_cidrs)),
+        "api_sources": sorted(set(operator + node_cidrs)),
+    }
+    api_port = int(params.get("api_port") or 6443)
+
+    # Security groups: only those some host needs.
+    sg_keys = sorted({k for roles in hosts.values() for r in roles for k in SG_MEMBERSHIP[r]})
+    security_groups = {}
+    for key in sg_keys:
+        rules = []
+        for description, proto, pmin, pmax, (kind, source) in SG_RULES[key]:
+            pmin = api_port if pmin == "api_port" else pmin
+            pmax = api_port if pmax == "api_port" else pmax
+            rule = dict(description=description, protocol=proto, port_min=pmin, port_max=pmax)
+            if kind == "group":
+                if source in sg_keys:
+                    rules.append(dict(rule, remote_ip_prefix=None, remote_group=source))
+            else:
+                rules.extend(dict(rule, remote_ip_prefix=cidr, remote_group=None) for cidr in cidr_lists[source])
+        security_groups[key] = dict(name="%s-%s" % (name, SG_NAMES[key]), rules=rules)
+
+    policies = params.get("server_group_policies") or {}
+    fip_groups = set(params.get("floating_ip_groups") or [])
+    zones = params.get("availability_zones") or []
+    etcd_volume = params.get("etcd_volume") or {}
+    volume_size = int(etcd_volume.get("size") or 0)
+    server_groups = {}
+    servers = []
+    position = {}
+    gateway = net.get("gateway_ip") or None
+    if node_cidrs:
+        network_obj = ipaddress.ip_network(node_cidrs[0])
+        if gateway is None and not existing_network:
+            gateway = str(next(network_obj.hosts()))  # Neutron's default gateway
+        if gateway is not None and ipaddress.ip_address(gateway) not in network_obj:
+            raise PlanError("%s.gateway_ip %s is outside %s" % (_var(params, "network"), gateway, node_cidrs[0]))
+    for host in sorted(hosts, key=lambda h: (ROLE_ORDER.index(hosts[h][0]), h)):
+        roles = hosts[host]
+        role = roles[0]
+        flavor, flavor_var = _per_group(params, "flavors", role)
+        image, image_var = _per_group(params, "images", role)
+        policy = policies.get(role, policies.get("default", "soft-anti-affinity"))
+        if policy not in SERVER_GROUP_POLICIES:
+            raise PlanError(
+                "%s: %r is not one of %s"
+                % (_var(params, "server_group_policies", role), policy, ", ".join(SERVER_GROUP_POLICIES))
+            )
+        sg_name = "%s-%s" % (name, role)
+        server_groups.setdefault(sg_name, dict(name=sg_name, policy=policy, role=role))
+        index = position.get(role, 0)
+        position[role] = index + 1
+        ip = node_ips.get(host) or None
+        if ip:
+            try:
+                addr = ipaddress.ip_address(ip)
+            except ValueError as exc:
+                raise PlanError("node_ip of %s: %r is not an address" % (host, ip)) from exc
+            if node_cidrs and addr not in network_obj:
+                raise PlanError(
+                    "node_ip of %s (%s) is outside %s.cidr %s" % (host, ip, _var(params, "network"), node_cidrs[0])
+                )
+            if gateway is not None and addr == ipaddress.ip_address(gateway):
+                raise PlanError(
+                    "node_ip of %s (%s) is the subnet's gateway address: set %s.gateway_ip to a "
+                    "free address of %s" % (host, ip, _var(params, "network"), node_cidrs[0])
+                )
+        sgs = sorted({security_groups[k]["name"] for r in roles for k in SG_MEMBERSHIP[r]})
+        volume = None
+        if "etcd" in roles and volume_size > 0:
+            volume = dict(
+                name="%s-%s-etcd" % (name, host), size=volume_size, volume_type=etcd_volume.get("type") or None
+            )
+        servers.append(
+            dict(
+                name=host,
+                role=role,
+                groups=roles,
+                flavor=flavor,
+                flavor_var=flavor_var,
+                image=image,
+                image_var=image_var,
+                availability_zone=zones[index % len(zones)] if zones else None,
+                server_group=sg_name,
+                security_groups=sgs,
+                port=dict(name="%s-%s" % (name, host), fixed_ip=ip, allowed_address_pairs=pairs),
+                metadata={"kos_cluster": name, "kos_groups": ",".join(roles), "kos_role": role},
+                volume=volume,
+                floating_ip=bool(fip_groups.intersection(roles)),
+            )
+        )
+    keypair = params.get("keypair") or {}
+    if not keypair.get("name"):
+        raise PlanError("%s.name is required" % _var(params, "keypair"))
+    return dict(
+        cluster=name,
+        tag=cluster_tag(name),
+        network=dict(
+            existing=existing_network,
+            existing_subnet=net.get("existing_subnet") or "",
+            name=net.get("name") or "%s-net" % name,
+            subnet_name="%s-subnet" % name,
+            cidr=node_cidrs[0] if node_cidrs else None,
+            gateway_ip=gateway,
+            dns_nameservers=list(net.get("dns_nameservers") or []),
+            external=net.get("external_network") or "",
+            router=bool(net.get("router", True)) and not existing_network,
+            router_name="%s-router" % name,
+        ),
+        security_groups=security_groups,
+        server_groups=server_groups,
+        servers=servers,
+        keypair=dict(name=keypair["name"], public_key=keypair.get("public_key") or ""),
+    )
+

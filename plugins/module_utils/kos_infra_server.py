@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# Copyright: kos.platform developers
+# Apache License 2.0 (see galaxy.yml)
+"""Servers: created together, then one poll loop waits for all; a server in ERROR is deleted
+(and reported), so a rerun builds it again. Ownership: tag and metadata ``kos_cluster``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.kos.platform.plugins.module_utils.kos_infra_resource import InfraResource, ProvisionError
+
+
+class Servers(InfraResource):
+    """One server per host, on its port, in its role's server group."""
+
+    def ensure(self, ports, sgroups):
+        conn = self.conn
+        existing = self._existing_servers()
+        errored = [s for s in existing.values() if s.status == "ERROR"]
+        for server in errored:
+            # A server that failed to build is not worth keeping: it is recreated below.
+            self._change("delete server %s (status ERROR) to create it again" % server.name)
+            if not self.check_mode:
+                conn.compute.delete_server(server)
+                conn.compute.wait_for_delete(server, wait=self.timeout)
+                existing.pop(server.name)
+        images, flavors = self._lookups.get("images", {}), self._lookups.get("flavors", {})
+        to_create = []
+        result = {}
+        for s in self.plan["servers"]:
+            have = existing.get(s["name"])
+            if have is None:
+                to_create.append(s)
+                continue
+            result[s["name"]] = have
+            if any((have.metadata or {}).get(k) != v for k, v in s["metadata"].items()):
+                self._change("update metadata of server %s" % s["name"])
+                if not self.check_mode:
+                    conn.compute.set_server_metadata(have, **s["metadata"])
+        for s in to_create:
+            self._change(
+                "create server %s (%s, %s, %s%s)"
+                % (
+                    s["name"],
+                    s["flavor"],
+                    s["image"],
+                    s["server_group"],
+                    ", zone %s" % s["availability_zone"] if s["availability_zone"] else "",
+                )
+            )
+        if self.check_mode or not to_create:
+            return result
+
+        def create(s):
+            image = images.get(s["image"]) or conn.image.find_image(s["image"], ignore_missing=False)
+            flavor = flavors.get(s["flavor"]) or conn.compute.find_flavor(s["flavor"], ignore_missing=False)
+            attrs = dict(
+                name=s["name"],
+                image_id=image.id,
+                flavor_id=flavor.id,
+                networks=[{"port": ports[s["name"]].id}],
+                key_name=self.plan["keypair"]["name"],
+                metadata=s["metadata"],
+                tags=[self.tag],
+                scheduler_hints={"group": sgroups[s["server_group"]].id},
+            )
+            if s["availability_zone"]:
+                attrs["availability_zone"] = s["availability_zone"]
+            return conn.compute.create_server(**attrs)
+
+        created = self._parallel(create, to_create)
+        done = self._wait_servers({c.id for c in created})
+        result.update({s.name: s for s in done})
+        return result
+
+    def _wait_servers(self, ids):
+        """One listing per poll for all new servers; ERROR ones are deleted, then reported."""
+        conn = self.conn
+        deadline = time.time() + self.timeout
+        pending = set(ids)
+        done, failed = [], []
+        while pending:
+            for s in conn.compute.servers(details=True):
+                if s.id not in pending:
+                    continue
+                if s.status == "ACTIVE":
+                    done.append(s)
+                    pending.discard(s.id)
+                elif s.status == "ERROR":
+                    failed.append(s)
+                    pending.discard(s.id)
+            if not pending:
+                break
+            if time.time() > deadline:
+                raise ProvisionError(
+                    "servers not ACTIVE after %ss: %s (rerun to continue)" % (self.timeout, ", ".join(sorted(pending)))
+                )
+            time.sleep(self.poll)
+        if failed:
+            reasons = []
+            for s in failed:
+                fault = (conn.compute.get_server(s.id).fault or {}).get("message", "no fault message")
+                reasons.append("%s: %s" % (s.name, fault))
+                conn.compute.delete_server(s)
+            raise ProvisionError("servers failed to build and were deleted (rerun to retry): %s" % "; ".join(reasons))
+        return done
+
+    def teardown(self, note, cluster):
+        conn = self.conn
+        servers = [s for s in conn.compute.servers(details=True) if (s.metadata or {}).get("kos_cluster") == cluster]
+        for s in servers:
+            note("server", s.name)
+        if not self.check_mode and servers:
+            self._parallel(conn.compute.delete_server, servers)
+            for s in servers:
+                conn.compute.wait_for_delete(s, interval=self.poll, wait=self.timeout)
