@@ -228,3 +228,31 @@ def unpinned_report(version, operator_pins=None, trusted_roles=()):
                % (role, role))
         lines.append("%s (Kubernetes %s, role %s) has no pinned sha256: %s" % (name, version, role, how))
     return lines
+
+
+def download_checksums(urls, pins=None, trust_mirror=False):
+    """The get_url ``checksum`` argument of each download ``{artifact: url}``.
+
+    A pin (operator's or matrix's, already merged into ``pins``) wins; without one, the mirror's own
+    ``<url>.sha256`` file is used only when ``trust_mirror`` is true; otherwise the value is '' and
+    the role refuses the download (see refused_downloads).
+    """
+    result = {}
+    for artifact, url in sorted((urls or {}).items()):
+        pin = normalize_sha256((pins or {}).get(artifact))
+        if pin:
+            result[artifact] = pin
+        elif trust_mirror:
+            result[artifact] = "sha256:%s.sha256" % url
+        else:
+            result[artifact] = ""
+    return result
+
+
+def refused_downloads(urls, pins, trust_mirror, role):
+    """One message per download that has neither a pin nor an explicit trust in the mirror."""
+    checksums = download_checksums(urls, pins, trust_mirror)
+    return ["%s (%s) has no pinned sha256 for this version: pin it in %s_checksums[%r] (the sha256 the "
+            "upstream release publishes) or accept the mirror's own %s.sha256 with %s_trust_mirror_checksums: true"
+            % (artifact, urls[artifact], role, artifact, artifact, role)
+            for artifact, checksum in sorted(checksums.items()) if not checksum]

@@ -141,3 +141,25 @@ def test_pin_errors_name_the_variable():
                                        "calico_checksums")
     assert len(problems) == 1
     assert "calico_checksums" in problems[0] and "calicoctl-linux-amd64" in problems[0]
+
+
+URLS = {"calico.yaml": "https://mirror.example/calico/v3.32.1/calico.yaml",
+        "calicoctl-linux-amd64": "https://mirror.example/calico/v3.32.1/calicoctl-linux-amd64"}
+
+
+def test_downloads_without_pin_are_refused_unless_the_mirror_is_trusted():
+    pins = {"calico.yaml": "ef" * 32}
+    assert kos_versions.download_checksums(URLS, pins, False) == {
+        "calico.yaml": "sha256:" + "ef" * 32, "calicoctl-linux-amd64": ""}
+    assert kos_versions.download_checksums(URLS, pins, True)["calicoctl-linux-amd64"] == (
+        "sha256:https://mirror.example/calico/v3.32.1/calicoctl-linux-amd64.sha256")
+    refused = kos_versions.refused_downloads(URLS, pins, False, "calico")
+    assert len(refused) == 1
+    assert "calicoctl-linux-amd64" in refused[0]
+    assert "calico_checksums" in refused[0] and "calico_trust_mirror_checksums: true" in refused[0]
+    assert kos_versions.refused_downloads(URLS, pins, True, "calico") == []
+
+
+def test_an_empty_or_malformed_pin_is_no_pin():
+    for bad in ("", None, "sha256:", "abc", "sha1:" + "a" * 40):
+        assert kos_versions.download_checksums(URLS, {"calico.yaml": bad}, False)["calico.yaml"] == ""
