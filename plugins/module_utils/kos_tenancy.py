@@ -18,8 +18,12 @@ Three stages, each usable alone:
    RBAC RoleBindings and ResourceQuotas, k8s-keystone-auth ConfigMaps), then
    ``plan_files`` / ``write_files`` compare with what is on disk and write atomically.
 
-Identity names follow k8s-keystone-auth: the Kubernetes user name is the Keystone user
-name, and the only group it adds is the ID of the project the token is scoped to.
+Identity names follow k8s-keystone-auth (pkg/identity/keystone/authenticator.go, v1.31.2 to
+v1.36.0): the Kubernetes user name is the Keystone user name (not domain-qualified), and the
+groups are the NAMES of the user's Keystone groups plus the ID of the project the token is
+scoped to. Hence: a user name that two Keystone users share is never a subject, Keystone group
+names with Kubernetes' reserved prefixes stop the run, and the project group is bound only on
+request (project_group_permission).
 """
 
 from __future__ import annotations
@@ -52,21 +56,147 @@ DNS1123_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
 LABEL_VALUE = re.compile(r'^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$')
 
 
+# --------------------------------------------------------------------------- upstream ClusterRoles
+# The rules of the bootstrap ClusterRoles view, edit and admin, as DATA, copied from
+# kubernetes/kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy/testdata/cluster-roles.yaml
+# (the aggregated roles system:aggregate-to-view, -edit, -admin; stored upstream commit
+# 025f2834a128798cef30018a5e6a6ae82b5ad885, the newest this project could read, master after
+# release-1.36; policy.go in the same directory builds them). view = aggregate-to-view;
+# edit = aggregate-to-edit + view; admin = aggregate-to-admin + edit (the aggregationRule labels).
+# RBAC mode binds the cluster's own view/edit/admin; ABAC lines and the k8s-keystone-auth policy are
+# DERIVED from this data so that every mode grants what RBAC grants (see README "Tenancy").
+UPSTREAM_ROLES_SOURCE = ('kubernetes/kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy/testdata/'
+                         'cluster-roles.yaml @ 025f2834a128798cef30018a5e6a6ae82b5ad885')
+_RW = ('create', 'delete', 'deletecollection', 'patch', 'update')
+_R = ('get', 'list', 'watch')
+AGGREGATE_TO_VIEW = (
+    ('', ('configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods',
+          'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services',
+          'services/status'), _R),
+    ('', ('bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status',
+          'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status'), _R),
+    ('', ('namespaces',), _R),
+    ('discovery.k8s.io', ('endpointslices',), _R),
+    ('apps', ('controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale',
+              'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets',
+              'statefulsets/scale', 'statefulsets/status'), _R),
+    ('autoscaling', ('horizontalpodautoscalers', 'horizontalpodautoscalers/status'), _R),
+    ('batch', ('cronjobs', 'cronjobs/status', 'jobs', 'jobs/status'), _R),
+    ('extensions', ('daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status',
+                    'ingresses', 'ingresses/status', 'networkpolicies', 'replicasets', 'replicasets/scale',
+                    'replicasets/status', 'replicationcontrollers/scale'), _R),
+    ('policy', ('poddisruptionbudgets', 'poddisruptionbudgets/status'), _R),
+    ('networking.k8s.io', ('ingresses', 'ingresses/status', 'networkpolicies'), _R),
+)
+AGGREGATE_TO_EDIT = (
+    ('', ('pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy', 'secrets', 'services/proxy'), _R),
+    ('', ('serviceaccounts',), ('impersonate',)),
+    ('', ('pods', 'pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy'), _RW),
+    ('', ('pods/eviction',), ('create',)),
+    ('', ('configmaps', 'events', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale',
+          'secrets', 'serviceaccounts', 'services', 'services/proxy'), _RW),
+    ('', ('serviceaccounts/token',), ('create',)),
+    ('apps', ('daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets',
+              'replicasets/scale', 'statefulsets', 'statefulsets/scale'), _RW),
+    ('autoscaling', ('horizontalpodautoscalers',), _RW),
+    ('batch', ('cronjobs', 'jobs'), _RW),
+    ('extensions', ('daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'ingresses',
+                    'networkpolicies', 'replicasets', 'replicasets/scale', 'replicationcontrollers/scale'), _RW),
+    ('policy', ('poddisruptionbudgets',), _RW),
+    ('networking.k8s.io', ('ingresses', 'networkpolicies'), _RW),
+    ('coordination.k8s.io', ('leases',), _RW + _R),
+)
+AGGREGATE_TO_ADMIN = (
+    ('authorization.k8s.io', ('localsubjectaccessreviews',), ('create',)),
+    ('rbac.authorization.k8s.io', ('rolebindings', 'roles'), _RW + _R),
+)
+LEVEL_AGGREGATES = {'view': ('view',), 'edit': ('view', 'edit'), 'admin': ('view', 'edit', 'admin')}
+_AGGREGATES = {'view': AGGREGATE_TO_VIEW, 'edit': AGGREGATE_TO_EDIT, 'admin': AGGREGATE_TO_ADMIN}
+# The verbs a resource request can carry (k8s.io/apiserver RequestInfo) that ABAC's readonly:false allows.
+WRITE_VERBS = frozenset(_RW)
+READ_VERBS_SET = frozenset(_R)
+
+
+def level_rules(level):
+    """The upstream rules of ClusterRole ``level`` (view, edit, admin): ((apiGroup, resources, verbs), ...)."""
+    return tuple(rule for part in LEVEL_AGGREGATES[level] for rule in _AGGREGATES[part])
+
+
+def level_grants(level):
+    """{(apiGroup, 'resource' or 'resource/subresource'): frozenset(verbs)} of ClusterRole ``level``."""
+    grants = {}
+    for group, resources, verbs in level_rules(level):
+        for resource in resources:
+            grants[(group, resource)] = grants.get((group, resource), frozenset()) | frozenset(verbs)
+    return grants
+
+
+def abac_resources(level):
+    """[(apiGroup, resource, readonly)] ABAC lines for ``level``, derived from the upstream ClusterRole.
+
+    ABAC (pkg/auth/authorizer/abac/abac.go) matches apiGroup and resource exactly but ignores the
+    subresource, and knows only readonly (get/list/watch) or every verb. So a resource gets a
+    write line only when the level has every write verb on it, a readonly line when it has
+    get/list/watch, and nothing otherwise (least privilege: create-only grants are left out).
+    """
+    lines = []
+    for (group, resource), verbs in sorted(level_grants(level).items()):
+        if '/' in resource:
+            continue
+        if WRITE_VERBS <= verbs and READ_VERBS_SET <= verbs:
+            lines.append((group, resource, False))
+        elif READ_VERBS_SET <= verbs:
+            lines.append((group, resource, True))
+    return lines
+
+
+def webhook_resources(level):
+    """{resource: sorted verbs} for a k8s-keystone-auth v2 policy (resource names only).
+
+    k8s-keystone-auth (pkg/identity/keystone/authorizer.go, resourcePermissionAllowed) compares the
+    resource name and verb only, not the API group or the subresource. A name gets the verbs that
+    the level grants on it in EVERY API group where the ClusterRole names it (least privilege).
+    """
+    by_name = {}
+    for (_group, resource), verbs in level_grants(level).items():
+        if '/' in resource:
+            continue
+        by_name.setdefault(resource, []).append(verbs)
+    return {name: sorted(frozenset.intersection(*sets)) for name, sets in sorted(by_name.items())}
+
+
 class TenancyError(Exception):
-    """Bad rules or data that must stop the run before anything is written."""
+    """Bad rules or data that must stop the run before anything is written (all problems in one)."""
+
+
+# Names Kubernetes or kubeadm give meaning to: a Keystone user or group with such a name must never
+# reach a binding or policy (system:masters is cluster-admin; kubeadm:cluster-admins is bound to
+# cluster-admin by kubeadm since v1.29, cmd/kubeadm/app/phases/kubeconfig). Refused everywhere.
+RESERVED_PREFIXES = ('system:', 'kubeadm:')
+
+
+def reserved_name(name):
+    return str(name).lower().startswith(RESERVED_PREFIXES)
+
+
+def join_problems(problems):
+    if len(problems) == 1:
+        return problems[0]
+    return '%d problems (nothing was written):\n- %s' % (len(problems), '\n- '.join(problems))
 
 
 # --------------------------------------------------------------------------- data
 class Project:
-    __slots__ = ('id', 'name', 'domain_id', 'domain_name', 'enabled', 'is_domain')
+    __slots__ = ('id', 'name', 'domain_id', 'domain_name', 'enabled', 'is_domain', 'domain_enabled')
 
-    def __init__(self, id, name, domain_id, domain_name=None, enabled=True, is_domain=False):
+    def __init__(self, id, name, domain_id, domain_name=None, enabled=True, is_domain=False, domain_enabled=True):
         self.id = id
         self.name = name
         self.domain_id = domain_id
         self.domain_name = domain_name if domain_name is not None else domain_id
         self.enabled = enabled
         self.is_domain = is_domain
+        self.domain_enabled = domain_enabled
 
     def describe(self):
         return "project '%s' (id %s, domain %s)" % (self.name, self.id, self.domain_name)
@@ -82,6 +212,16 @@ class User:
         self.enabled = enabled
 
 
+class Group:
+    """A Keystone group: k8s-keystone-auth puts its NAME into the user's Kubernetes groups."""
+    __slots__ = ('id', 'name', 'domain_id')
+
+    def __init__(self, id, name, domain_id):
+        self.id = id
+        self.name = name
+        self.domain_id = domain_id
+
+
 class Assignment:
     """One effective assignment of a role to a user on a project (already resolved)."""
     __slots__ = ('user_id', 'project_id', 'role')
@@ -95,12 +235,14 @@ class Assignment:
 class Snapshot:
     """What the converter needs from Keystone."""
 
-    def __init__(self, projects, users, assignments, roles, quotas=None):
+    def __init__(self, projects, users, assignments, roles, quotas=None, groups=(), disabled_domains=()):
         self.projects = list(projects)
-        self.users = {u.id: u for u in users}
+        self.users = {u.id: u for u in users}  # ALL users of ALL domains, enabled or not
         self.assignments = list(assignments)
         self.roles = set(roles)
         self.quotas = quotas or {}
+        self.groups = list(groups)  # ALL groups of ALL domains
+        self.disabled_domains = set(disabled_domains)  # IDs of disabled domains
 
 
 # --------------------------------------------------------------------------- rules
@@ -108,9 +250,9 @@ class Rules:
     """Validated mapping rules (the module's options, or the CLI's config file)."""
 
     def __init__(self, role_mapping=None, skip_projects=None, namespace_format='{name}', namespace_prefix='',
-                 namespace_overrides=None, project_group_permission='view', level_cluster_roles=None,
+                 namespace_overrides=None, project_group_permission=None, level_cluster_roles=None,
                  include_disabled=False, sticky_namespaces=True, protected_namespaces=None,
-                 keystone_auth_sync_data_types=None, abac_discovery=True):
+                 keystone_auth_sync_data_types=None, abac_discovery=False):
         self.role_mapping = dict(DEFAULT_ROLE_MAPPING if role_mapping is None else role_mapping)
         self.skip_projects = list(DEFAULT_SKIP_PROJECTS if skip_projects is None else skip_projects)
         self.namespace_format = namespace_format
@@ -127,39 +269,43 @@ class Rules:
         self.validate()
 
     def validate(self):
+        """Every problem of the rules at once (one TenancyError listing them all)."""
+        errors = []
         if not self.role_mapping:
-            raise TenancyError('role_mapping is empty: no Keystone role would grant anything')
+            errors.append('role_mapping is empty: no Keystone role would grant anything')
         for role, level in sorted(self.role_mapping.items()):
             if level not in LEVELS:
-                raise TenancyError("role_mapping maps Keystone role '%s' to unknown permission level '%s' "
-                                   "(known levels: %s)" % (role, level, ', '.join(LEVELS)))
+                errors.append("role_mapping maps Keystone role '%s' to unknown permission level '%s' "
+                              "(known levels: %s)" % (role, level, ', '.join(LEVELS)))
         if self.project_group_permission is not None and self.project_group_permission not in LEVELS:
-            raise TenancyError("project_group_permission '%s' is not a permission level (known: %s, or empty)"
-                               % (self.project_group_permission, ', '.join(LEVELS)))
+            errors.append("project_group_permission '%s' is not a permission level (known: %s, or empty)"
+                          % (self.project_group_permission, ', '.join(LEVELS)))
         unknown = sorted(set(self.level_cluster_roles) - set(LEVELS))
         if unknown:
-            raise TenancyError('level_cluster_roles has unknown levels: %s (known: %s)'
-                               % (', '.join(unknown), ', '.join(LEVELS)))
-        for level, cluster_role in self.level_cluster_roles.items():
-            if cluster_role == 'cluster-admin' or str(cluster_role).startswith('system:'):
-                raise TenancyError("level_cluster_roles.%s = '%s': cluster-admin and system: roles are never "
-                                   "granted by tenancy" % (level, cluster_role))
+            errors.append('level_cluster_roles has unknown levels: %s (known: %s)'
+                          % (', '.join(unknown), ', '.join(LEVELS)))
+        for level, cluster_role in sorted(self.level_cluster_roles.items()):
+            if cluster_role == 'cluster-admin' or reserved_name(str(cluster_role)):
+                errors.append("level_cluster_roles.%s = '%s': cluster-admin and system: roles are never "
+                              "granted by tenancy (nor kubeadm: ones)" % (level, cluster_role))
         fields = re.findall(r'{([^{}]*)}', self.namespace_format)
         bad = [f for f in fields if f not in NAMESPACE_FORMAT_FIELDS]
         if bad or not ({'name', 'id'} & set(fields)):
-            raise TenancyError("namespace_format '%s' must use {name} or {id} and only these fields: %s"
-                               % (self.namespace_format, ', '.join('{%s}' % f for f in NAMESPACE_FORMAT_FIELDS)))
+            errors.append("namespace_format '%s' must use {name} or {id} and only these fields: %s"
+                          % (self.namespace_format, ', '.join('{%s}' % f for f in NAMESPACE_FORMAT_FIELDS)))
         for data_type in self.keystone_auth_sync_data_types:
             if data_type not in ('projects', 'role_assignments'):
-                raise TenancyError("keystone_auth_sync_data_types: unknown type '%s' (projects, role_assignments)"
-                                   % data_type)
+                errors.append("keystone_auth_sync_data_types: unknown type '%s' (projects, role_assignments)"
+                              % data_type)
         if self.keystone_auth_sync_data_types and (self.namespace_format != '{id}' or self.namespace_prefix):
-            raise TenancyError("keystone_auth_sync_data_types needs namespace_format '{id}' and no prefix, so "
-                               "that k8s-keystone-auth (namespace-format %i) and this converter name namespaces "
-                               "alike")
-        for key, name in self.namespace_overrides.items():
+            errors.append("keystone_auth_sync_data_types needs namespace_format '{id}' and no prefix, so "
+                          "that k8s-keystone-auth (namespace-format %i) and this converter name namespaces "
+                          "alike")
+        for key, name in sorted(self.namespace_overrides.items()):
             if not DNS1123_LABEL.match(str(name)) or len(name) > NAME_MAX:
-                raise TenancyError("namespace_overrides['%s'] = '%s' is not a DNS-1123 label" % (key, name))
+                errors.append("namespace_overrides['%s'] = '%s' is not a DNS-1123 label" % (key, name))
+        if errors:
+            raise TenancyError(join_problems(errors))
 
     def skips(self, project):
         """The pattern that excludes this project, or None."""
@@ -222,23 +368,49 @@ class Plan:
         return None
 
 
+def _describe_group(group):
+    return "Keystone group '%s' (id %s, domain %s)" % (group.name, group.id, group.domain_id)
+
+
+def _and(items):
+    items = list(items)
+    return items[0] if len(items) == 1 else '%s and %s' % (', '.join(items[:-1]), items[-1])
+
+
 def build_plan(snapshot, rules, previous=None):
-    """Map a Snapshot to a Plan. ``previous`` is {project_id: namespace} from earlier output."""
+    """Map a Snapshot to a Plan. ``previous`` is {project_id: namespace} from earlier output.
+
+    Every problem (unknown roles, reserved group names, namespace collisions, protected names,
+    project names that look like another project's ID) is collected and raised together in one
+    TenancyError, before anything is written.
+    """
     previous = dict(previous or {})
     plan = Plan()
+    problems = []
 
     unknown_roles = sorted(set(rules.role_mapping) - snapshot.roles)
     if unknown_roles:
-        raise TenancyError('role_mapping names Keystone role(s) that do not exist: %s'
-                           % ', '.join(unknown_roles))
+        problems.append('role_mapping names Keystone role(s) that do not exist: %s' % ', '.join(unknown_roles))
+
+    # k8s-keystone-auth (pkg/identity/keystone/authenticator.go AuthenticateToken, v1.31.2 to v1.36.0)
+    # adds the NAME of every Keystone group of the user to the user's Kubernetes groups.
+    for group in sorted(snapshot.groups, key=lambda g: (g.name, g.id)):
+        if reserved_name(group.name):
+            problems.append("%s: k8s-keystone-auth hands Keystone group names to Kubernetes as groups, and "
+                            "system:/kubeadm: groups are Kubernetes' own (system:masters is cluster-admin); "
+                            "rename the Keystone group" % _describe_group(group))
 
     by_name = {}
+    collisions = {}
     for project in sorted(snapshot.projects, key=lambda p: (p.domain_name or '', p.name, p.id)):
         if project.is_domain:
             continue
         pattern = rules.skips(project)
         if pattern is not None:
             plan.skipped.append((project, "matches skip pattern '%s'" % pattern))
+            continue
+        if not project.domain_enabled and not rules.include_disabled:
+            plan.skipped.append((project, 'domain disabled'))
             continue
         if not project.enabled and not rules.include_disabled:
             plan.skipped.append((project, 'disabled'))
@@ -248,44 +420,67 @@ def build_plan(snapshot, rules, previous=None):
                 or (previous.get(project.id) if rules.sticky_namespaces else None)
                 or namespace_name(project, rules))
         if name in rules.protected_namespaces:
-            raise TenancyError("%s maps to the protected namespace '%s'; skip the project or give it an "
-                               "override" % (project.describe(), name))
+            problems.append("%s maps to the protected namespace '%s'; skip the project or give it an "
+                            "override" % (project.describe(), name))
+            continue
         if name in by_name:
-            other = by_name[name].project
-            raise TenancyError("namespace name collision: %s and %s both map to namespace '%s'; "
-                               "add a namespace_overrides entry or change namespace_format"
-                               % (other.describe(), project.describe(), name))
+            collisions.setdefault(name, [by_name[name].project]).append(project)
+            continue
         by_name[name] = NamespacePlan(name, project)
+    for name, projects in sorted(collisions.items()):
+        problems.append("namespace name collision: %s %s map to namespace '%s'; add a namespace_overrides entry "
+                        "or change namespace_format" % (_and([p.describe() for p in projects]),
+                                                        'both' if len(projects) == 2 else 'all', name))
+
+    # k8s-keystone-auth matches a policy's 'projects' against the token's project ID AND name
+    # (authorizer.go Authorize, userProjects): a project named like another project's ID would
+    # receive that project's rights.
+    project_ids = {p.id for p in snapshot.projects}
+    for project in sorted(snapshot.projects, key=lambda p: (p.name, p.id)):
+        if project.name in project_ids and project.name != project.id:
+            problems.append("%s is named like another project's ID; k8s-keystone-auth matches projects by ID or "
+                            "name, so rename it" % project.describe())
+    # The project group (the project ID, added by k8s-keystone-auth) must not be a Keystone group name.
+    if rules.project_group_permission:
+        bound = {ns.project.id for ns in by_name.values()}
+        for group in sorted(snapshot.groups, key=lambda g: (g.name, g.id)):
+            if group.name in bound:
+                problems.append("%s is named like the ID of a project whose members get a project-group binding; "
+                                "its members would get it too: rename the group" % _describe_group(group))
+    if problems:
+        raise TenancyError(join_problems(problems))
+
     plan.namespaces = by_name
     by_project = {ns.project.id: ns for ns in by_name.values()}
 
-    # User name -> user IDs with grants: k8s-keystone-auth names users by name only.
-    holders = {}
+    # k8s-keystone-auth presents the Keystone user NAME (not domain-qualified) to Kubernetes: a
+    # name is a subject only when exactly one user of all domains, enabled or not, carries it.
+    ids_by_name = {}
+    for u in snapshot.users.values():
+        ids_by_name.setdefault(u.name, set()).add(u.id)
+    ambiguous = set()
     for a in snapshot.assignments:
         ns = by_project.get(a.project_id)
         level = rules.role_mapping.get(a.role)
         user = snapshot.users.get(a.user_id)
         if ns is None or level is None or user is None:
             continue
-        if not user.enabled and not rules.include_disabled:
+        if (not user.enabled or user.domain_id in snapshot.disabled_domains) and not rules.include_disabled:
             continue
-        if user.name.startswith('system:'):
-            _warn_once(plan, "Keystone user '%s' (id %s) is ignored: Kubernetes reserves the 'system:' prefix"
-                       % (user.name, user.id))
+        if reserved_name(user.name):
+            _warn_once(plan, "Keystone user '%s' (id %s) is ignored: Kubernetes reserves the system: and "
+                       "kubeadm: prefixes" % (user.name, user.id))
             continue
-        holders.setdefault(user.name, set()).add(user.id)
+        if len(ids_by_name[user.name]) > 1:
+            ambiguous.add(user.name)
+            continue
         current = ns.users.get(user.name)
         if current is None or LEVEL_RANK[level] > LEVEL_RANK[current]:
             ns.users[user.name] = level
         ns.roles.setdefault(user.name, set()).add(a.role)
-
-    ambiguous = sorted(name for name, ids in holders.items() if len(ids) > 1)
-    for name in ambiguous:
-        plan.warnings.append("Keystone users %s share the name '%s' (different domains): Kubernetes cannot tell "
-                             "them apart, so neither gets access" % (', '.join(sorted(holders[name])), name))
-        for ns in by_name.values():
-            ns.users.pop(name, None)
-            ns.roles.pop(name, None)
+    for name in sorted(ambiguous):
+        plan.warnings.append("Keystone users %s share the name '%s': Kubernetes sees only the name, so nobody "
+                             "with that name gets access" % (', '.join(sorted(ids_by_name[name])), name))
 
     for project_id, quota in snapshot.quotas.items():
         ns = by_project.get(project_id)
@@ -386,20 +581,36 @@ def _sorted_namespaces(plan):
     return [plan.namespaces[name] for name in sorted(plan.namespaces)]
 
 
-def render_abac(plan, rules):
-    """ABAC policy file: one JSON Policy per line (apiserver --authorization-policy-file)."""
+# Non-resource paths of the bootstrap ClusterRole system:discovery (same upstream file as above),
+# which RBAC already grants to system:authenticated in every mode of this collection (RBAC stays
+# on next to ABAC). Only with abac_discovery, for API servers that run ABAC without RBAC.
+DISCOVERY_PATHS = ('/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*',
+                   '/readyz', '/version', '/version/')
+
+
+def abac_policies(plan, rules):
+    """The ABAC Policy specs (dicts) of a plan: explicit apiGroup + resource lines per level."""
     policies = []
     if rules.abac_discovery:
-        policies.append({'group': 'system:authenticated', 'nonResourcePath': '*', 'readonly': True})
+        policies.extend({'group': 'system:authenticated', 'nonResourcePath': path, 'readonly': True}
+                        for path in DISCOVERY_PATHS)
+    lines = {level: abac_resources(level) for level in LEVELS}
     for ns in _sorted_namespaces(plan):
+        subjects = []
         if rules.project_group_permission:
-            policies.append({'group': ns.project.id, 'namespace': ns.name, 'resource': '*', 'apiGroup': '*',
-                             'readonly': rules.project_group_permission == 'view'})
-        for user in sorted(ns.users):
-            policies.append({'user': user, 'namespace': ns.name, 'resource': '*', 'apiGroup': '*',
-                             'readonly': ns.users[user] == 'view'})
+            subjects.append(('group', ns.project.id, rules.project_group_permission))
+        subjects.extend(('user', user, ns.users[user]) for user in sorted(ns.users))
+        for kind, name, level in subjects:
+            for group, resource, readonly in lines[level]:
+                policies.append({kind: name, 'namespace': ns.name, 'apiGroup': group, 'resource': resource,
+                                 'readonly': readonly})
+    return policies
+
+
+def render_abac(plan, rules):
+    """ABAC policy file: one JSON Policy per line (apiserver --authorization-policy-file)."""
     return ''.join(json.dumps({'apiVersion': ABAC_API_VERSION, 'kind': 'Policy', 'spec': spec},
-                              sort_keys=True, separators=(',', ':')) + '\n' for spec in policies)
+                              sort_keys=True, separators=(',', ':')) + '\n' for spec in abac_policies(plan, rules))
 
 
 def _metadata(name, namespace=None, project=None, extra_labels=None):
@@ -470,32 +681,31 @@ def render_namespace_files(plan, rules, prune=False, previous=None):
     return files
 
 
-EDIT_PROTECTED = "['roles', 'rolebindings']"
-READ_VERBS = ['get', 'list', 'watch']
-DISCOVERY = {'/api': ['get'], '/api/*': ['get'], '/apis': ['get'], '/apis/*': ['get'], '/version': ['get']}
-
-
 def _webhook_permissions(namespace, level):
-    if level == 'admin':
-        return {'%s/*' % namespace: ['*']}
-    if level == 'edit':
-        return {'%s/!%s' % (namespace, EDIT_PROTECTED): ['*'], '%s/%s' % (namespace, EDIT_PROTECTED): READ_VERBS}
-    return {'%s/*' % namespace: READ_VERBS}
+    """resource_permissions of one level: '<ns>/[<resources>]' -> verbs, resources grouped by verb set.
+
+    The key syntax "<ns>/['a', 'b']" is getAllowed's list form (authorizer.go); verbs are exact.
+    """
+    by_verbs = {}
+    for resource, verbs in webhook_resources(level).items():
+        by_verbs.setdefault(tuple(verbs), []).append(resource)
+    return {'%s/%s' % (namespace, str(sorted(names)).replace('"', "'")): list(verbs)
+            for verbs, names in sorted(by_verbs.items())}
 
 
 def keystone_auth_policy(plan, rules):
-    """k8s-keystone-auth authorization policy (version 2): project + Keystone role -> namespace rights."""
-    roles_by_level = {}
-    for role, level in rules.role_mapping.items():
-        roles_by_level.setdefault(level, []).append(role)
+    """k8s-keystone-auth authorization policy (version 2): project + Keystone role -> namespace rights.
+
+    One rule per (project, Keystone role): a rule's 'roles' must ALL be held by the token
+    (authorizer.go Authorize: userRoles.IsSuperset(policyRoles)), so roles are never listed
+    together. No nonresource_permissions: discovery comes from RBAC's system:discovery binding,
+    and k8s-keystone-auth compares non-resource paths exactly (no prefix match).
+    """
     policy = []
     for ns in _sorted_namespaces(plan):
-        for level in LEVELS:
-            roles = sorted(roles_by_level.get(level, []))
-            if roles:
-                policy.append({'users': {'projects': [ns.project.id], 'roles': roles},
-                               'resource_permissions': _webhook_permissions(ns.name, level),
-                               'nonresource_permissions': DISCOVERY})
+        for role in sorted(rules.role_mapping):
+            policy.append({'users': {'projects': [ns.project.id], 'roles': [role]},
+                           'resource_permissions': _webhook_permissions(ns.name, rules.role_mapping[role])})
     return policy
 
 
@@ -624,16 +834,21 @@ def read_keystone(conn, role_names, with_quotas=False, project_filter=None):
     full role list cannot be read reliably past max_db_limit.
 
     ``GET /v3/role_assignments?effective`` returns one row per (user, project,
-    role) with group memberships and inherited (domain or parent-project) assignments already
-    expanded by Keystone, so no per-group or per-project calls are needed.
+    role) with group memberships, inherited (domain or parent-project) assignments and implied
+    roles already expanded by Keystone, so no per-group or per-project calls are needed.
     """
     identity = conn.identity
-    domains = {d.id: d.name for d in identity.domains(limit=PAGE_SIZE)}
+    domain_list = list(identity.domains(limit=PAGE_SIZE))
+    domains = {d.id: d.name for d in domain_list}
+    disabled_domains = {d.id for d in domain_list if not d.is_enabled}
     projects = [Project(p.id, p.name, p.domain_id, domains.get(p.domain_id, p.domain_id),
-                        bool(p.is_enabled), bool(p.is_domain)) for p in identity.projects(limit=PAGE_SIZE)]
+                        bool(p.is_enabled), bool(p.is_domain), p.domain_id not in disabled_domains)
+                for p in identity.projects(limit=PAGE_SIZE)]
     role_ids = {r.id: r.name for name in sorted(set(role_names)) for r in identity.roles(name=name)}
     roles = set(role_ids.values())
+    # ALL users and groups of ALL domains: a user name is a Kubernetes subject only when unique among them.
     users = [User(u.id, u.name, u.domain_id, bool(u.is_enabled)) for u in identity.users(limit=PAGE_SIZE)]
+    groups = [Group(g.id, g.name, g.domain_id) for g in identity.groups(limit=PAGE_SIZE)]
     assignments = []
     # Without include_names: the names come from the lists above, and asking Keystone for them
     # triples the time of this call (82 s -> ~250 s for 54,000 rows in the benchmark).
@@ -647,7 +862,7 @@ def read_keystone(conn, role_names, with_quotas=False, project_filter=None):
     if with_quotas:
         quotas = read_quotas(conn, [p for p in projects if not p.is_domain and
                                     (project_filter is None or project_filter(p))])
-    return Snapshot(projects, users, assignments, roles, quotas)
+    return Snapshot(projects, users, assignments, roles, quotas, groups=groups, disabled_domains=disabled_domains)
 
 
 def read_quotas(conn, projects):

@@ -18,12 +18,18 @@ description:
     mapped role on it gets that role's permission level there. Highest level wins when a user
     holds several roles.
   - Kubernetes names follow k8s-keystone-auth, which authenticates the users, the user name is
-    the Keystone user name and the group is the ID of the project the token is scoped to.
+    the Keystone user name and the groups are the user's Keystone group names plus the ID of the
+    project the token is scoped to. A user name shared by several Keystone users (any domain,
+    enabled or not) gets nobody access (reported with the user IDs); a Keystone group named
+    C(system:*) or C(kubeadm:*) stops the run.
+  - Permissions per level are those of the upstream ClusterRoles C(view), C(edit), C(admin); the
+    ABAC lines and the k8s-keystone-auth policy are derived from them (explicit resources, no wildcard).
   - Nothing is applied to a cluster; the files are for the API server (ABAC) and for a later
     C(kubernetes.core.k8s) step. Output is deterministic, so re-runs report C(changed=false)
     and diffs show exactly what moved.
-  - All checks run before any file is written, a bad rule, an unknown role, a namespace name
-    collision or a Keystone error leaves every file as it was.
+  - All checks run before any file is written and every problem is reported in the same run; a bad
+    rule, an unknown role, a namespace name collision, a reserved group name or a Keystone error
+    leaves every file as it was.
 author: kos.platform developers
 extends_documentation_fragment:
   - kos.platform.openstack
@@ -78,9 +84,10 @@ options:
   project_group_permission:
     description:
       - Level granted to the project's group (the project ID, as k8s-keystone-auth names it),
-        i.e. to everyone who can scope a token to the project. Empty to grant nothing.
+        i.e. to everyone who can scope a token to the project, B(whatever their role), unmapped
+        roles included. Empty (the default) grants nothing: least privilege.
     type: str
-    default: view
+    default: ''
   level_cluster_roles:
     description: ClusterRole bound for each level; cluster-admin and C(system:) roles are refused.
     type: dict
@@ -110,9 +117,12 @@ options:
     elements: str
     default: []
   abac_discovery:
-    description: Let every authenticated user read non-resource paths (API discovery) in the ABAC file.
+    description:
+      - Add the discovery paths of the bootstrap ClusterRole C(system:discovery) (exact paths, no
+        C(*)) for C(system:authenticated) to the ABAC file. Off by default, RBAC stays on next to ABAC
+        and already grants them; only for API servers that run ABAC without RBAC.
     type: bool
-    default: true
+    default: false
   prune:
     description:
       - When a project is gone, delete its namespace file and report the namespace in
@@ -205,13 +215,13 @@ class KeystoneTenancyModule(KosOpenStackModule):
         namespace_prefix=dict(type='str', default=''),
         namespace_overrides=dict(type='dict', default={}),
         sticky_namespaces=dict(type='bool', default=True),
-        project_group_permission=dict(type='str', default='view'),
+        project_group_permission=dict(type='str', default=''),
         level_cluster_roles=dict(type='dict', default=dict(admin='admin', edit='edit', view='view')),
         include_disabled=dict(type='bool', default=False),
         protected_namespaces=dict(type='list', elements='str', default=[]),
         resource_quotas=dict(type='bool', default=False),
         keystone_auth_sync_data_types=dict(type='list', elements='str', default=[]),
-        abac_discovery=dict(type='bool', default=True),
+        abac_discovery=dict(type='bool', default=False),
         prune=dict(type='bool', default=False),
         mode=dict(type='raw', default='0644'),
     )

@@ -9,10 +9,12 @@ import yaml
 
 from ansible_collections.kos.platform.plugins.module_utils.kos_tenancy import (
     Assignment,
+    Group,
     Project,
     Rules,
     Snapshot,
     TenancyError,
+    abac_resources,
     build_plan,
     convert,
     dns1123,
@@ -178,24 +180,32 @@ def test_users_sharing_a_name_get_nothing():
 
 
 # --------------------------------------------------------------------------- renderers
-def test_abac_lines_are_exact_and_sorted():
+def test_abac_lines_are_explicit_and_derived_from_the_upstream_cluster_roles():
     plan = build_plan(base_snapshot(), Rules())
-    lines = render_abac(plan, Rules()).splitlines()
-    assert [json.loads(line)['spec'] for line in lines] == [
-        {'group': 'system:authenticated', 'nonResourcePath': '*', 'readonly': True},
-        {'apiGroup': '*', 'group': 'id-data_lake', 'namespace': 'data-lake', 'readonly': True, 'resource': '*'},
-        {'apiGroup': '*', 'namespace': 'data-lake', 'readonly': True, 'resource': '*', 'user': 'bob'},
-        {'apiGroup': '*', 'group': 'id-web-shop', 'namespace': 'web-shop', 'readonly': True, 'resource': '*'},
-        {'apiGroup': '*', 'namespace': 'web-shop', 'readonly': False, 'resource': '*', 'user': 'alice'},
-        {'apiGroup': '*', 'namespace': 'web-shop', 'readonly': False, 'resource': '*', 'user': 'bob'},
-    ]
-    assert all(json.loads(line)['apiVersion'] == 'abac.authorization.kubernetes.io/v1beta1' for line in lines)
+    specs = [json.loads(line)['spec'] for line in render_abac(plan, Rules()).splitlines()]
+    # No wildcard anywhere, no non-resource line, no group line (project group off by default).
+    assert all(s['resource'] != '*' and s['apiGroup'] != '*' and 'nonResourcePath' not in s for s in specs)
+    assert {s['user'] for s in specs} == {'alice', 'bob'}
+    bob_lake = {(s['apiGroup'], s['resource'], s['readonly']) for s in specs
+                if s['user'] == 'bob' and s['namespace'] == 'data-lake'}
+    assert bob_lake == set(abac_resources('view')) and all(ro for _, _, ro in bob_lake)
+    assert ('', 'secrets') not in {(g, r) for g, r, _ in bob_lake}  # upstream view has no Secrets
+    bob_web = {(s['apiGroup'], s['resource'], s['readonly']) for s in specs
+               if s['user'] == 'bob' and s['namespace'] == 'web-shop'}
+    assert ('', 'secrets', False) in bob_web  # upstream edit writes Secrets
+    assert not {('', 'resourcequotas', False), ('rbac.authorization.k8s.io', 'roles', False)} & bob_web
+    alice_web = {(s['apiGroup'], s['resource'], s['readonly']) for s in specs
+                 if s['user'] == 'alice' and s['namespace'] == 'web-shop'}
+    assert ('rbac.authorization.k8s.io', 'rolebindings', False) in alice_web
+    assert ('', 'resourcequotas', True) in alice_web  # even admin cannot raise its quota
 
 
-def test_abac_without_discovery_and_group():
-    rules = Rules(project_group_permission='', abac_discovery=False)
-    lines = render_abac(build_plan(base_snapshot(), rules), rules).splitlines()
-    assert all('user' in json.loads(line)['spec'] for line in lines) and len(lines) == 3
+def test_abac_discovery_lists_exact_paths_and_group_binding_on_request():
+    rules = Rules(project_group_permission='view', abac_discovery=True)
+    specs = [json.loads(line)['spec'] for line in render_abac(build_plan(base_snapshot(), rules), rules).splitlines()]
+    paths = [s['nonResourcePath'] for s in specs if 'nonResourcePath' in s]
+    assert '*' not in paths and '/api/*' in paths and '/metrics' not in paths
+    assert {s['group'] for s in specs if 'group' in s} == {'system:authenticated', 'id-web-shop', 'id-data_lake'}
 
 
 def test_namespace_files_parse_and_bind_cluster_roles():
@@ -204,9 +214,11 @@ def test_namespace_files_parse_and_bind_cluster_roles():
     docs = list(yaml.safe_load_all(files['ns-web-shop.yaml']))
     assert files['ns-web-shop.yaml'].startswith('# managed by kos.platform keystone_tenancy; project-id: id-web-shop')
     assert [(d['kind'], d['metadata']['name']) for d in docs] == [
-        ('Namespace', 'web-shop'), ('RoleBinding', 'kos-tenancy-admin'), ('RoleBinding', 'kos-tenancy-edit'),
-        ('RoleBinding', 'kos-tenancy-project-group')]
+        ('Namespace', 'web-shop'), ('RoleBinding', 'kos-tenancy-admin'), ('RoleBinding', 'kos-tenancy-edit')]
     assert docs[2]['roleRef']['name'] == 'tenant-edit'
+    rules = Rules(project_group_permission='view')
+    files = render_namespace_files(build_plan(base_snapshot(), rules), rules)
+    docs = list(yaml.safe_load_all(files['ns-web-shop.yaml']))
     assert docs[3]['subjects'][0] == {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'Group', 'name': 'id-web-shop'}
 
 
@@ -222,12 +234,55 @@ def test_keystone_auth_configmaps():
     plan = build_plan(base_snapshot(), Rules())
     policy_cm, sync_cm = yaml.safe_load_all(render_keystone_auth_configmaps(plan, Rules()))
     policies = json.loads(policy_cm['data']['policies'])
-    assert policies[0]['users'] == {'projects': ['id-data_lake'], 'roles': ['admin']}
-    assert policies[0]['resource_permissions'] == {'data-lake/*': ['*']}
-    assert policies[2]['resource_permissions'] == {'data-lake/*': ['get', 'list', 'watch']}
+    # One rule per Keystone role: upstream requires ALL roles of a rule (userRoles.IsSuperset).
+    assert [p['users'] for p in policies[:3]] == [{'projects': ['id-data_lake'], 'roles': [r]}
+                                                   for r in ('admin', 'member', 'reader')]
+    assert all('nonresource_permissions' not in p for p in policies)
+    view = policies[2]['resource_permissions']
+    assert list(view.values()) == [['get', 'list', 'watch']]
+    (key,) = view
+    assert key.startswith("data-lake/['") and "'secrets'" not in key and '*' not in key
     sync = yaml.safe_load(sync_cm['data']['syncConfig'])
     assert sync['projects-name-blacklist'] == ['admin', 'old', 'service']
     assert sync['namespace-format'] == '%i' and sync['data-types-to-sync'] == []
+
+
+def test_every_problem_is_reported_in_one_error():
+    projects = [project('web-shop', pid='p1'), project('Web.Shop', pid='p2', domain='acme'),
+                project('kube-system', pid='p3'), project('p1', pid='p4')]
+    groups = [Group('g1', 'system:masters', 'default'), Group('g2', 'kubeadm:cluster-admins', 'acme')]
+    snap = Snapshot(projects, [], [], ROLES, groups=groups)
+    with pytest.raises(TenancyError) as err:
+        build_plan(snap, Rules(role_mapping={'nope': 'view', 'member': 'edit'}))
+    message = str(err.value)
+    assert message.startswith('6 problems')
+    for fragment in ("do not exist: nope", "'system:masters' (id g1", "'kubeadm:cluster-admins' (id g2",
+                     "namespace name collision", "protected namespace 'kube-system'", "project 'p1' (id p4"):
+        assert fragment in message
+
+
+def test_disabled_domain_projects_and_users_get_nothing():
+    projects = [project('a', pid='p1', domain='acme', domain_enabled=False), project('b', pid='p2')]
+    snap = Snapshot(projects, [user('dave', 'u1', domain='acme')], [Assignment('u1', 'p2', 'member')], ROLES,
+                    disabled_domains={'acme'})
+    plan = build_plan(snap, Rules())
+    assert sorted(plan.namespaces) == ['b'] and plan.namespaces['b'].users == {}
+    assert [(p.id, why) for p, why in plan.skipped] == [('p1', 'domain disabled')]
+
+
+def test_a_name_shared_with_a_user_without_grants_gives_nobody_access():
+    snap = snapshot([project('a', pid='p1')], [user('bob', 'u1'), user('bob', 'u2', domain='acme', enabled=False)],
+                    [('u1', 'p1', 'member')])
+    plan = build_plan(snap, Rules())
+    assert plan.namespaces['a'].users == {}
+    assert any('u1, u2' in w and "'bob'" in w for w in plan.warnings)
+
+
+def test_group_named_like_a_bound_project_id_is_refused():
+    snap = Snapshot([project('a', pid='p1')], [], [], ROLES, groups=[Group('g1', 'p1', 'default')])
+    assert build_plan(snap, Rules()).namespaces  # no project group binding: harmless
+    with pytest.raises(TenancyError, match="'p1' .id g1.*project-group binding"):
+        build_plan(snap, Rules(project_group_permission='view'))
 
 
 @pytest.mark.parametrize('quota, hard', [
