@@ -26,6 +26,8 @@ __metaclass__ = type
 import hashlib
 import re
 
+from ansible_collections.kos.platform.plugins.module_utils import kos_api_endpoint
+
 try:
     import netaddr
 
@@ -477,6 +479,8 @@ def validate(model_input):
     _check_bgp(model_input, cluster, errors)
     _check_auth(cluster, errors)
     _check_os(model_input, errors)
+    kos_api_endpoint.check(cluster, nets, {n: host_ip(model_input.get("hosts") or {}, n) for n in
+                                           (model_input.get("hosts") or {})}, bool(_routers(model_input, cluster)), errors)
     return errors
 
 
@@ -595,15 +599,18 @@ def derive(model_input):
         ip = str(netaddr.IPAddress(host_ip(hosts, name)))
         sans[name] = _sans(name, {"ip": ip}, cluster, name in groups["kube_control_plane"], service_ips)
 
-    control_plane = groups["kube_control_plane"]
-    api_host = cluster.get("api_endpoint") or (nodes[control_plane[0]]["ip"] if control_plane else "")
+    api = kos_api_endpoint.derive(cluster, [{"name": n, "ip": nodes[n]["ip"], "as_number": nodes[n]["as_number"]}
+                                            for n in groups["kube_control_plane"]], routers)
+    for name in groups["kube_control_plane"]:
+        api_ips, api_dns = kos_api_endpoint.sans(api)
+        sans[name]["ip"] += [a for a in api_ips if a not in sans[name]["ip"]]
+        sans[name]["dns"][-1:-1] = [d for d in api_dns if d not in sans[name]["dns"]]
     return {
         "name": cluster["name"],
         "domain": cluster["domain"],
         "kubernetes_version": cluster["kubernetes_version"].lstrip("v"),
         "artifact_mirror": (cluster.get("artifact_mirror") or "").rstrip("/"),
-        "api": {"endpoint": api_host, "port": cluster["api_port"],
-                "url": "https://%s:%d" % (api_host, cluster["api_port"])},
+        "api": api,
         "networks": {
             "node": cluster["node_cidr"],
             "pod": cluster["pod_cidr"],

@@ -216,7 +216,9 @@ def test_several_problems_are_all_reported():
 def test_derived_service_ips_and_api():
     model = kos_model.derive(good_input())
     assert model["service_ips"] == {"kubernetes": "10.96.0.1", "dns": "10.96.0.10"}
-    assert model["api"] == {"endpoint": "192.0.2.11", "port": 6443, "url": "https://192.0.2.11:6443"}
+    # No VIP and no load balancer: the local proxy on every node (tests/unit/plugins/module_utils/test_kos_api_endpoint.py).
+    assert {k: model["api"][k] for k in ("mode", "endpoint", "port", "url")} == {
+        "mode": "local_proxy", "endpoint": "127.0.0.1", "port": 6443, "url": "https://127.0.0.1:6444"}
     assert model["kubernetes_version"] == "1.31.4"
 
 
