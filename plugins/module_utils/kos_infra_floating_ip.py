@@ -1,8 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: kos.platform developers
 # Apache License 2.0 (see galaxy.yml)
-"""Floating IPs from the external network, for the hosts of the groups that ask for one.
-"""
+"""Floating IPs from the external network, for the hosts of the groups that ask for one."""
 
 from __future__ import annotations
 

@@ -82,6 +82,35 @@ def _per_group(params, option, role):
     raise PlanError("%s has no entry for group %s and no 'default'" % (_var(params, option), role))
 
 
+def _whole(value, what, minimum=0):
+    """A whole number from an int or the string that spells it (as -e key=value gives it)."""
+    if isinstance(value, bool):
+        raise PlanError("%s: %r is not a whole number (write it as e.g. 10)" % (what, value))
+    try:
+        number = int(str(value).strip()) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise PlanError("%s: %r is not a whole number (write it as e.g. 10)" % (what, value)) from None
+    if number < minimum:
+        raise PlanError("%s: %d is below the minimum of %d" % (what, number, minimum))
+    return number
+
+
+def _address(value, what):
+    try:
+        return ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        raise PlanError("%s: %r is not an IP address (e.g. 192.0.2.1)" % (what, value)) from None
+
+
+def _host_list(value, what):
+    """A group's members: a list of host names (a plain string would be read letter by letter)."""
+    if isinstance(value, str):
+        raise PlanError("%s: expected a list of host names, got the string %r (write [%s])" % (what, value, value))
+    if not isinstance(value, (list, tuple)):
+        raise PlanError("%s: expected a list of host names, got %s" % (what, type(value).__name__))
+    return list(value)
+
+
 def _cidrs(values, what):
     out = []
     for value in values or []:
@@ -99,8 +128,10 @@ def plan(params):
     node_ips = params.get("node_ips") or {}
     net = params.get("network") or {}
     hosts = {}
+    if not isinstance(groups, dict):
+        raise PlanError("inventory_groups: expected a dict of group name to list of hosts")
     for group in ROLE_ORDER:
-        for host in groups.get(group) or []:
+        for host in _host_list(groups.get(group) or [], "inventory_groups[%r]" % group):
             hosts.setdefault(host, []).append(group)
     if not hosts:
         raise PlanError("no hosts in any of the groups %s: nothing to provision" % ", ".join(ROLE_ORDER))
@@ -117,7 +148,9 @@ def plan(params):
         "ssh_sources": sorted(set(operator + node_cidrs)),
         "api_sources": sorted(set(operator + node_cidrs)),
     }
-    api_port = int(params.get("api_port") or 6443)
+    api_port = _whole(params.get("api_port") or 6443, _var(params, "api_port"), minimum=1)
+    if api_port > 65535:
+        raise PlanError("%s: %d is not a TCP port (1-65535)" % (_var(params, "api_port"), api_port))
 
     # Security groups: only those some host needs.
     sg_keys = sorted({k for roles in hosts.values() for r in roles for k in SG_MEMBERSHIP[r]})
@@ -139,11 +172,17 @@ def plan(params):
     fip_groups = set(params.get("floating_ip_groups") or [])
     zones = params.get("availability_zones") or []
     etcd_volume = params.get("etcd_volume") or {}
-    volume_size = int(etcd_volume.get("size") or 0)
+    volume_size = _whole(etcd_volume.get("size") or 0, _var(params, "etcd_volume") + ".size")
     server_groups = {}
     servers = []
     position = {}
     gateway = net.get("gateway_ip") or None
+    if gateway is not None:
+        gateway = str(_address(gateway, _var(params, "network") + ".gateway_ip"))
+    dns = net.get("dns_nameservers") or []
+    if isinstance(dns, str):
+        dns = [d.strip() for d in dns.split(",") if d.strip()]
+    dns = [str(_address(d, _var(params, "network") + ".dns_nameservers")) for d in dns]
     if node_cidrs:
         network_obj = ipaddress.ip_network(node_cidrs[0])
         if gateway is None and not existing_network:
@@ -168,7 +207,7 @@ def plan(params):
         ip = node_ips.get(host) or None
         if ip:
             try:
-                addr = ipaddress.ip_address(ip)
+                addr = ipaddress.ip_address(str(ip))
             except ValueError as exc:
                 raise PlanError("node_ip of %s: %r is not an address" % (host, ip)) from exc
             if node_cidrs and addr not in network_obj:
@@ -217,7 +256,7 @@ def plan(params):
             subnet_name="%s-subnet" % name,
             cidr=node_cidrs[0] if node_cidrs else None,
             gateway_ip=gateway,
-            dns_nameservers=list(net.get("dns_nameservers") or []),
+            dns_nameservers=dns,
             external=net.get("external_network") or "",
             router=bool(net.get("router", True)) and not existing_network,
             router_name="%s-router" % name,
@@ -227,4 +266,3 @@ def plan(params):
         servers=servers,
         keypair=dict(name=keypair["name"], public_key=keypair.get("public_key") or ""),
     )
-

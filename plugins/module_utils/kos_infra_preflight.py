@@ -28,7 +28,6 @@ def quota_shortfalls(limits, needs):
     return short
 
 
-
 class Preflight(InfraResource):
     """Reads the cloud and returns problems; changes nothing."""
 

@@ -42,22 +42,32 @@ options:
     type: bool
     default: false
   inventory_groups:
-    description:
-      - Hosts per group of the model (C(etcd), C(kube_control_plane), C(kube_node),
-        C(bgp_routers), C(image_builders)); other keys are ignored.
+    description: Hosts per group of the model; another group name is refused.
     type: dict
     default: {}
+    suboptions: &groups
+      kube_control_plane: {description: Hosts of the group., type: list, elements: str}
+      etcd: {description: Hosts of the group., type: list, elements: str}
+      kube_node: {description: Hosts of the group., type: list, elements: str}
+      bgp_routers: {description: Hosts of the group., type: list, elements: str}
+      image_builders: {description: Hosts of the group., type: list, elements: str}
   node_ips:
     description: Host name to fixed address on the node network (empty - Neutron picks one).
     type: dict
     default: {}
   network:
-    description:
-      - C(cidr) of the node subnet, C(name) of the network to create, C(dns_nameservers),
-        C(external_network) (router gateway and floating IPs), C(router) (bool), or
-        C(existing) / C(existing_subnet) to use a provider network instead of creating one.
+    description: The node network, created (C(cidr)) or an existing provider network (C(existing)).
     type: dict
     default: {}
+    suboptions:
+      cidr: {description: CIDR of the node subnet., type: str}
+      name: {description: Name of the network to create (empty - C(<cluster>-net))., type: str}
+      existing: {description: A provider network to use instead of creating one., type: str}
+      existing_subnet: {description: The subnet of C(existing) to use (empty - its first IPv4 subnet)., type: str}
+      external_network: {description: Network of the router gateway and the floating IPs., type: str}
+      router: {description: Create a router to C(external_network)., type: bool, default: true}
+      gateway_ip: {description: Gateway address of the subnet (empty - the first address)., type: str}
+      dns_nameservers: {description: DNS servers of the subnet., type: list, elements: str, default: []}
   operator_cidrs:
     description: Where SSH and the Kubernetes API may be reached from (besides the node network).
     type: list
@@ -76,14 +86,23 @@ options:
     description: Flavor per group (the host's first group in model order), C(default) for the rest.
     type: dict
     default: {}
+    suboptions: &per_group
+      default: {description: For hosts of the groups not listed., type: str}
+      kube_control_plane: {description: For the group's hosts., type: str}
+      etcd: {description: For the group's hosts., type: str}
+      kube_node: {description: For the group's hosts., type: str}
+      bgp_routers: {description: For the group's hosts., type: str}
+      image_builders: {description: For the group's hosts., type: str}
   images:
     description: Image per group, C(default) for the rest.
     type: dict
     default: {}
+    suboptions: *per_group
   server_group_policies:
     description: Server group policy per group (C(anti-affinity), C(soft-anti-affinity), ...), C(default).
     type: dict
     default: {}
+    suboptions: *per_group
   availability_zones:
     description: Zones to spread each group over, round robin; empty - let Nova choose.
     type: list
@@ -93,15 +112,22 @@ options:
     description: Groups whose hosts get a floating IP from the external network.
     type: list
     elements: str
+    choices: [kube_control_plane, etcd, kube_node, bgp_routers, image_builders]
     default: []
   etcd_volume:
-    description: C(size) in GiB (0 - no volume) and C(type) of the etcd data volume of each etcd member.
+    description: The etcd data volume of each etcd member.
     type: dict
     default: {}
+    suboptions:
+      size: {description: Size in GiB (0 - no volume)., type: int, default: 0}
+      type: {description: Volume type (empty - the cloud's default)., type: str}
   keypair:
-    description: C(name) and optional C(public_key) (given - created and owned by the cluster).
+    description: The deploy keypair.
     type: dict
     required: true
+    suboptions:
+      name: {description: Keypair name., type: str, required: true}
+      public_key: {description: Given - the keypair is created and owned by the cluster; empty - it must exist., type: str}
   timeout:
     description: Seconds to wait for servers and volumes.
     type: int
@@ -174,6 +200,11 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_openstack import 
     openstack_errors,
 )
 
+# Per-group options: the groups of the model plus "default" (a typo in a group name is refused;
+# a policy Nova does not know is refused by the plan, naming the variable).
+_GROUP_LISTS = {g: dict(type="list", elements="str") for g in ROLE_ORDER}
+_PER_GROUP_STR = {g: dict(type="str") for g in ROLE_ORDER + ("default",)}
+
 
 def _unreachable(exc):
     """True when the cause is a connection failure (openstacksdk wraps keystoneauth's)."""
@@ -193,19 +224,41 @@ class OpenStackInfraModule(KosOpenStackModule):
         cluster_name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         preflight_only=dict(type="bool", default=False),
-        inventory_groups=dict(type="dict", default={}),
+        inventory_groups=dict(type="dict", default={}, options=_GROUP_LISTS),
         node_ips=dict(type="dict", default={}),
-        network=dict(type="dict", default={}),
+        network=dict(
+            type="dict",
+            default={},
+            options=dict(
+                cidr=dict(type="str"),
+                name=dict(type="str"),
+                existing=dict(type="str"),
+                existing_subnet=dict(type="str"),
+                external_network=dict(type="str"),
+                router=dict(type="bool", default=True),
+                gateway_ip=dict(type="str"),
+                dns_nameservers=dict(type="list", elements="str", default=[]),
+            ),
+        ),
         operator_cidrs=dict(type="list", elements="str", default=[]),
         allowed_address_pairs=dict(type="list", elements="str", default=[]),
         api_port=dict(type="int", default=6443),
-        flavors=dict(type="dict", default={}),
-        images=dict(type="dict", default={}),
-        server_group_policies=dict(type="dict", default={}),
+        flavors=dict(type="dict", default={}, options=_PER_GROUP_STR),
+        images=dict(type="dict", default={}, options=_PER_GROUP_STR),
+        server_group_policies=dict(type="dict", default={}, options=_PER_GROUP_STR),
         availability_zones=dict(type="list", elements="str", default=[]),
-        floating_ip_groups=dict(type="list", elements="str", default=[]),
-        etcd_volume=dict(type="dict", default={}),
-        keypair=dict(type="dict", required=True, no_log=False),
+        floating_ip_groups=dict(type="list", elements="str", default=[], choices=list(ROLE_ORDER)),
+        etcd_volume=dict(
+            type="dict",
+            default={},
+            options=dict(size=dict(type="int", default=0), type=dict(type="str")),
+        ),
+        keypair=dict(
+            type="dict",
+            required=True,
+            no_log=False,
+            options=dict(name=dict(type="str", required=True), public_key=dict(type="str", no_log=False)),
+        ),
         timeout=dict(type="int", default=600),
         parallelism=dict(type="int", default=10),
         var_prefix=dict(type="str", default=""),
@@ -227,8 +280,29 @@ class OpenStackInfraModule(KosOpenStackModule):
             self.fail("cannot use cloud %r (%s): %s" % (cloud, var, explain_error(exc, self.params)))
         return conn
 
+    def checked_params(self):
+        """The parameters with unset per-group entries dropped, and the bounds the types cannot say."""
+        p = dict(self.params)
+        for option in ("inventory_groups", "flavors", "images", "server_group_policies", "network", "etcd_volume"):
+            p[option] = {k: v for k, v in (p.get(option) or {}).items() if v is not None}
+        problems = []
+        for option in ("timeout", "parallelism"):
+            if p[option] < 1:
+                problems.append("%s: %d is below the minimum of 1" % (self.var(option), p[option]))
+        if not 1 <= p["api_port"] <= 65535:
+            problems.append("%s: %d is not a TCP port (1-65535)" % (self.var("api_port"), p["api_port"]))
+        size = p["etcd_volume"].get("size", 0)
+        if size < 0:
+            problems.append("%s.size: %d GiB is negative (0 = no volume)" % (self.var("etcd_volume"), size))
+        for host, ip in (p.get("node_ips") or {}).items():
+            if ip is not None and not isinstance(ip, str):
+                problems.append("node_ip of %s: %r is not an address string (write it in quotes)" % (host, ip))
+        if problems:
+            self.fail("; ".join(problems), problems=problems)
+        return p
+
     def run(self):
-        p = self.params
+        p = self.checked_params()
         if p["state"] == "absent":
             conn = self.connect_or_fail()
             prov = Provisioner(
