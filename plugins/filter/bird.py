@@ -39,6 +39,27 @@ def bird_bgp_report(plan, protocols_text, routes_text):
     return kos_bird.bgp_report(plan, kos_bird.parse_protocols(protocols_text), kos_bird.parse_routes(routes_text))
 
 
+def bird_password_facts(hostvars, routers, node_passwords=None):
+    """Lengths (never the values) of each router's TCP-MD5 password on both ends, for preflight.
+
+    The router end is the router's bgp_router_password; the nodes' end is what the calico role
+    gives calico-node: calico_bgp_passwords[router] when set (even empty), else bgp_router_password.
+    Routers only in calico_bgp_passwords (cluster_external_bgp_peers) have an unknown router end (0).
+    """
+    node_passwords = dict(node_passwords or {})
+    result = {}
+    for name in list(routers or []):
+        router = str((hostvars.get(name) or {}).get("bgp_router_password") or "")
+        nodes = str(node_passwords[name] or "") if name in node_passwords else router
+        result[name] = {"router": len(router.encode("utf-8")), "nodes": len(nodes.encode("utf-8")),
+                        "same": router == nodes}
+    for name, value in sorted(node_passwords.items()):
+        if name not in result:
+            nodes = str(value or "")
+            result[name] = {"router": 0, "nodes": len(nodes.encode("utf-8")), "same": False}
+    return result
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -46,4 +67,5 @@ class FilterModule(object):
             "bird_protocols": bird_protocols,
             "bird_routes": bird_routes,
             "bird_bgp_report": bird_bgp_report,
+            "bird_password_facts": bird_password_facts,
         }

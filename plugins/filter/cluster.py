@@ -13,7 +13,7 @@ from ansible_collections.kos.platform.plugins.module_utils import kos_model
 
 # Host variables the model reads; everything else in hostvars is ignored.
 HOST_KEYS = ("node_ip", "ansible_host", "node_name", "node_rack", "node_as_number", "node_pod_block",
-             "bgp_router_as_number", "bgp_router_racks")
+             "bgp_router_as_number", "bgp_router_racks", "bgp_router_upstream_peers")
 
 
 def _require_netaddr():

@@ -34,7 +34,8 @@ NAME = re.compile(r"[^a-z0-9.-]")
 OPTION_DEFAULTS = {
     "ippool_mode": "per_node",
     "nat_outgoing": False,
-    "route_reflectors": [],
+    # None: the model's (cluster_route_reflectors, kos_cluster.bgp.route_reflectors).
+    "route_reflectors": None,
     "route_reflector_cluster_id": "244.0.0.1",
     "passwords": {},
     "password_secret": "calico-bgp-passwords",
@@ -44,6 +45,8 @@ OPTION_DEFAULTS = {
     "advertise_external_ips": True,
     "advertise_loadbalancer_ips": True,
     "log_severity": "Info",
+    # Graceful restart time the routers keep a restarting node's routes (BGPPeer maxRestartTime).
+    "max_restart_time": "120s",
 }
 
 
@@ -95,6 +98,12 @@ def bgp_peers(kos_cluster, opts):
     peers = []
     for name, router in sorted(kos_cluster.get("routers", {}).items()):
         spec = {"peerIP": router["ip"], "asNumber": int(router["as_number"])}
+        if opts["max_restart_time"]:
+            spec["maxRestartTime"] = str(opts["max_restart_time"])
+        # The routers pass each node the blocks of its rack mates, whose AS path holds the node's
+        # own AS when nodes share one (global or per-rack AS): accept it that many times.
+        if kos_cluster["bgp"].get("allow_local_as"):
+            spec["numAllowedLocalASNumbers"] = int(kos_cluster["bgp"]["allow_local_as"])
         racks = router.get("racks") or []
         if racks:
             spec["nodeSelector"] = "%s in { %s }" % (RACK_LABEL, ", ".join(_selector_value(r) for r in racks))
@@ -155,15 +164,17 @@ def core_objects(kos_cluster, opts):
     ]
 
 
-def _options(options):
+def _options(options, kos_cluster=None):
     opts = dict(OPTION_DEFAULTS)
     opts.update({k: v for k, v in (options or {}).items() if v is not None})
+    if opts["route_reflectors"] is None:
+        opts["route_reflectors"] = list(((kos_cluster or {}).get("bgp") or {}).get("route_reflectors") or [])
     return opts
 
 
 def option_errors(kos_cluster, options=None):
     """Problems in the calico_* options against the model, each naming the variable and the fix."""
-    opts = _options(options)
+    opts = _options(options, kos_cluster)
     errors = []
     if opts["ippool_mode"] not in IPPOOL_MODES:
         errors.append("calico_ippool_mode is %r: choose per_node (one pool per node, its model pod block) or "
@@ -189,7 +200,7 @@ def resources(kos_cluster, options=None):
     errors = option_errors(kos_cluster, options)
     if errors:
         raise CalicoError("; ".join(errors))
-    opts = _options(options)
+    opts = _options(options, kos_cluster)
     return {
         "calico": ip_pools(kos_cluster, opts) + [bgp_configuration(kos_cluster, opts)] + bgp_peers(kos_cluster, opts),
         "core": core_objects(kos_cluster, opts),

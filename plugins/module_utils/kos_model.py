@@ -26,7 +26,7 @@ __metaclass__ = type
 import hashlib
 import re
 
-from ansible_collections.kos.platform.plugins.module_utils import kos_api_endpoint
+from ansible_collections.kos.platform.plugins.module_utils import kos_api_endpoint, kos_routing
 
 try:
     import netaddr
@@ -53,7 +53,7 @@ DEFAULTS = {
     "loadbalancer_ip_cidrs": [],
     "as_mode": "global",
     "rack_as_numbers": {},
-    "node_to_node_mesh": True,
+    "node_to_node_mesh": False,  # the data-centre model: nodes peer with their racks' routers (kos_routing)
     "external_bgp_peers": [],
     "artifact_mirror": "",
     "api_endpoint": "",
@@ -339,106 +339,13 @@ def _check_addresses(model_input, nets, errors):
             owners[str(addr)] = name
 
 
-def _check_bgp(model_input, cluster, errors):
-    hosts = model_input.get("hosts") or {}
-    mode = cluster.get("as_mode")
-    cluster_as = cluster.get("as_number")
-    problem = _as_problem(cluster_as)
-    if problem:
-        errors.append("cluster_as_number %s: give a private AS number such as 64512 (64512-65534 or "
-                      "4200000000-4294967294)" % problem)
-    if mode not in AS_MODES:
-        errors.append("cluster_as_mode is %r: choose one of %s" % (mode, ", ".join(AS_MODES)))
-        return
-    racks = cluster.get("rack_as_numbers")
-    if not isinstance(racks, dict):
-        errors.append("cluster_rack_as_numbers is %r, not a mapping: give {rack: AS number}" % (racks,))
-        racks = {}
-    for rack, number in sorted(racks.items(), key=lambda kv: str(kv[0])):
-        problem = _as_problem(number)
-        if problem:
-            errors.append("cluster_rack_as_numbers[%s] %s: give a private AS number" % (rack, problem))
-    for name in k8s_hosts(model_input):
-        host = hosts.get(name) or {}
-        if mode == "per_rack":
-            rack = host.get("node_rack")
-            if rack in (None, ""):
-                errors.append("host %s has no node_rack, but cluster_as_mode is per_rack: set node_rack" % name)
-            elif rack not in racks:
-                errors.append("node_rack of %s is %r, which has no AS in cluster_rack_as_numbers: add it there"
-                              % (name, rack))
-        elif mode == "per_node":
-            number = host.get("node_as_number")
-            if number is None:
-                errors.append("host %s has no node_as_number, but cluster_as_mode is per_node: set it" % name)
-            else:
-                problem = _as_problem(number)
-                if problem:
-                    errors.append("node_as_number of %s %s: give a private AS number" % (name, problem))
-    node_as_numbers = set(_node_as_numbers(model_input, cluster).values())
-    peers = _routers(model_input, cluster)
-    for peer in peers:
-        number = peer["as_number"]
-        if number is None:
-            errors.append("router %s has no AS number: set bgp_router_as_number (its AS, distinct from the "
-                          "cluster's)" % peer["name"])
-            continue
-        problem = _as_problem(number)
-        if problem:
-            errors.append("AS number of router %s %s: set bgp_router_as_number to a valid AS" % (peer["name"], problem))
-        elif number in node_as_numbers:
-            errors.append("router %s has AS %d, the same as Kubernetes nodes: the routers peer over eBGP, so "
-                          "give bgp_router_as_number a different AS" % (peer["name"], number))
-        if _ip(peer["ip"] or "") is None:
-            errors.append("router %s has no valid address (%r): set its node_ip/ansible_host or ip"
-                          % (peer["name"], peer["ip"]))
-    if not peers and not cluster.get("node_to_node_mesh"):
-        errors.append("there is no BGP router and cluster_node_to_node_mesh is off: nodes would learn no "
-                      "routes; add hosts to bgp_routers, set cluster_external_bgp_peers, or turn the mesh on")
-    raw_peers = cluster.get("external_bgp_peers")
-    if not isinstance(raw_peers, list):
-        errors.append("cluster_external_bgp_peers is %r, not a list: give [{name, ip, as_number}] or []"
-                      % (raw_peers,))
-    else:
-        for index, peer in enumerate(raw_peers):
-            if not isinstance(peer, dict) or not peer.get("name"):
-                errors.append("cluster_external_bgp_peers[%d] has no name: give {name, ip, as_number}" % index)
-
-
-def _external_peers(cluster):
-    peers = cluster.get("external_bgp_peers")
-    return peers if isinstance(peers, list) else []
-
-
 def _routers(model_input, cluster):
     """Managed routers (group bgp_routers) and unmanaged ones (cluster_external_bgp_peers)."""
-    hosts = model_input.get("hosts") or {}
-    routers = []
-    for name in _groups(model_input)["bgp_routers"]:
-        host = hosts.get(name) or {}
-        routers.append({"name": name, "ip": host_ip(hosts, name), "as_number": host.get("bgp_router_as_number"),
-                        "racks": host.get("bgp_router_racks") or [], "managed": True})
-    for peer in _external_peers(cluster):
-        peer = peer or {}
-        routers.append({"name": peer.get("name"), "ip": peer.get("ip"), "as_number": peer.get("as_number"),
-                        "racks": peer.get("racks") or [], "managed": False})
-    return routers
+    return kos_routing.routers(model_input, cluster)
 
 
 def _node_as_numbers(model_input, cluster):
-    hosts = model_input.get("hosts") or {}
-    mode = cluster.get("as_mode")
-    racks = cluster.get("rack_as_numbers") if isinstance(cluster.get("rack_as_numbers"), dict) else {}
-    result = {}
-    for name in k8s_hosts(model_input):
-        host = hosts.get(name) or {}
-        if mode == "per_rack":
-            result[name] = racks.get(host.get("node_rack"))
-        elif mode == "per_node":
-            result[name] = host.get("node_as_number")
-        else:
-            result[name] = cluster.get("as_number")
-    return result
+    return kos_routing.node_as_numbers(model_input, cluster)
 
 
 def _check_auth(cluster, errors):
@@ -476,7 +383,7 @@ def validate(model_input):
     _check_service_size(nets, errors)
     _check_pod_blocks(cluster, nets, model_input, errors)
     _check_addresses(model_input, nets, errors)
-    _check_bgp(model_input, cluster, errors)
+    errors.extend(kos_routing.errors(model_input, cluster))
     _check_auth(cluster, errors)
     _check_os(model_input, errors)
     kos_api_endpoint.check(cluster, nets, {n: host_ip(model_input.get("hosts") or {}, n) for n in
@@ -573,20 +480,8 @@ def derive(model_input):
             "groups": [g for g in K8S_GROUPS + ("etcd",) if name in groups[g]],
         }
 
-    peerings = []
-    routers = {}
-    for router in _routers(model_input, cluster):
-        peers = []
-        for name in k8s:
-            if router["racks"] and nodes[name]["rack"] not in router["racks"]:
-                continue
-            peers.append({"name": name, "ip": nodes[name]["ip"], "as_number": nodes[name]["as_number"],
-                          "pod_block": nodes[name]["pod_block"]})
-            peerings.append({"node": name, "node_ip": nodes[name]["ip"], "node_as_number": nodes[name]["as_number"],
-                             "router": router["name"], "router_ip": router["ip"],
-                             "router_as_number": router["as_number"]})
-        routers[router["name"]] = {"ip": router["ip"], "as_number": router["as_number"], "managed": router["managed"],
-                                   "racks": router["racks"], "peers": peers}
+    routing = kos_routing.plan(model_input, cluster, nodes)
+    routers = routing["routers"]
 
     etcd_members = []
     for name in groups["etcd"]:
@@ -622,13 +517,7 @@ def derive(model_input):
         "service_ips": service_ips,
         "nodes": nodes,
         "routers": routers,
-        "bgp": {
-            "cluster_as_number": cluster["as_number"],
-            "mode": cluster["as_mode"],
-            "node_to_node_mesh": bool(cluster["node_to_node_mesh"]),
-            "rack_as_numbers": dict(cluster["rack_as_numbers"]),
-            "peerings": peerings,
-        },
+        "bgp": routing["bgp"],
         "etcd": {
             "members": etcd_members,
             "initial_cluster": ",".join("%s=%s" % (m["name"], m["peer_url"]) for m in etcd_members),

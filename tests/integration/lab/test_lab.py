@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-LAB_HOSTS = ["kos-lab-builder1", "kos-lab-cp1", "kos-lab-cp2", "kos-lab-cp3", "kos-lab-tor1"]
+LAB_HOSTS = ["kos-lab-builder1", "kos-lab-cp1", "kos-lab-cp2", "kos-lab-cp3", "kos-lab-tor1", "kos-lab-tor2"]
 # Layers that need artifacts no reachable registry has; each must say what and which variable.
 SKIPPED = ["calico", "coredns", "kubernetes_control_plane", "kubernetes_node", "openstack_cloud_provider"]
 

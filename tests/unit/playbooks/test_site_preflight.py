@@ -49,6 +49,9 @@ def test_sample_inventory_derives_the_documented_model():
     assert sorted(model["nodes"]) == ["cp1", "cp2", "cp3", "node1", "node2", "node3"]
     assert model["service_ips"]["dns"] == "10.96.0.10"
     assert model["etcd"]["client_urls"] == "https://192.0.2.11:2379,https://192.0.2.12:2379,https://192.0.2.13:2379"
-    assert [p["name"] for p in model["routers"]["tor1"]["peers"]] == ["cp1", "cp2", "cp3", "node1", "node2", "node3"]
-    # every host of the play got the same fact
-    assert len(shown) == 8
+    # The data-centre model: each node peers with the two routers of its rack, no mesh.
+    assert [p["name"] for p in model["routers"]["tor1a"]["peers"]] == ["cp1", "node1"]
+    assert [p["name"] for p in model["routers"]["tor2b"]["peers"]] == ["cp2", "node2"]
+    assert model["bgp"]["node_to_node_mesh"] is False and model["bgp"]["routes_from_routers"] == "pod_blocks"
+    # every host of the play got the same fact (6 Kubernetes hosts, 6 routers, 1 builder)
+    assert len(shown) == 13

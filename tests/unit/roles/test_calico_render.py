@@ -42,10 +42,10 @@ def schema_errors(doc):
 
 @pytest.fixture(scope="module")
 def per_rack(tmp_path_factory):
-    """Sample model in a CLOS layout: per-rack AS, a rack-scoped router with a password."""
+    """The sample model (data-centre layout: per-rack AS, two routers per rack, no mesh), with a
+    TCP-MD5 password on the routers."""
     out = tmp_path_factory.mktemp("calico")
-    proc = run(str(out), "-e", "cluster_as_mode=per_rack", "-e", json.dumps({
-        "calico_bgp_passwords": {"tor1": "not-a-real-secret"}}))
+    proc = run(str(out), "-e", "bgp_router_password=not-a-real-secret")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     return out, proc.stdout
 
@@ -57,7 +57,7 @@ def test_every_calico_resource_matches_its_schema(per_rack):
         assert schema_errors(doc) == [], doc
     kinds = [d["kind"] for d in docs]
     # per_node pools: one per Kubernetes host of the sample (3 control planes, 3 workers)
-    assert kinds == ["IPPool"] * 6 + ["BGPConfiguration", "BGPPeer"]
+    assert kinds == ["IPPool"] * 6 + ["BGPConfiguration"] + ["BGPPeer"] * 6
 
 
 def test_resources_follow_the_model(per_rack):
@@ -69,13 +69,19 @@ def test_resources_follow_the_model(per_rack):
     assert all(p["spec"]["cidr"].startswith("10.244.") and p["spec"]["cidr"].endswith("/24") for p in pools)
     assert len({p["spec"]["cidr"] for p in pools}) == 6
     config = [d for d in docs if d["kind"] == "BGPConfiguration"][0]["spec"]
-    assert config["asNumber"] == 64512 and config["nodeToNodeMeshEnabled"] is True
+    assert config["asNumber"] == 64512 and config["nodeToNodeMeshEnabled"] is False
     assert config["serviceClusterIPs"] == [{"cidr": "10.96.0.0/16"}]
     assert config["serviceExternalIPs"] == [{"cidr": "198.51.100.0/26"}]
     assert config["serviceLoadBalancerIPs"] == [{"cidr": "198.51.100.64/26"}]
-    peer = [d for d in docs if d["kind"] == "BGPPeer"][0]
-    assert peer["spec"] == {"peerIP": "192.0.2.5", "asNumber": 65000, "password": {
-        "secretKeyRef": {"name": "calico-bgp-passwords", "key": "tor1"}}}
+    peers = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "BGPPeer"}
+    # Each rack's nodes peer with its two routers; rack mates share an AS, so their blocks come back
+    # through the routers with the node's own AS in the path: allowed once.
+    assert peers["kos-router-tor1a"] == {"peerIP": "192.0.2.101", "asNumber": 65001, "maxRestartTime": "120s",
+                                         "numAllowedLocalASNumbers": 1,
+                                         "nodeSelector": "kos.platform/rack in { 'rack1' }", "password": {
+                                             "secretKeyRef": {"name": "calico-bgp-passwords", "key": "tor1a"}}}
+    assert peers["kos-router-tor3b"]["nodeSelector"] == "kos.platform/rack in { 'rack3' }"
+    assert peers["kos-router-tor3b"]["password"] == {"secretKeyRef": {"name": "calico-bgp-passwords", "key": "tor3b"}}
     nodes = {d["metadata"]["name"]: d["metadata"] for d in documents(str(out / "node-patches.yaml"))}
     assert nodes["node2"] == {"name": "node2", "labels": {"kos.platform/rack": "rack2"},
                               "annotations": {"projectcalico.org/ASNumber": "64602"}}
@@ -87,6 +93,8 @@ def test_core_objects_pass_kubernetes_validate_strict(per_rack):
     assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
     kinds = [d["kind"] for d in documents(str(secret_file))]
     assert kinds == ["Secret", "Role", "RoleBinding"]
+    assert sorted(documents(str(secret_file))[0]["stringData"]) == [
+        "tor1a", "tor1b", "tor2a", "tor2b", "tor3a", "tor3b"]
     proc = subprocess.run([VALIDATE, "--strict", "-k", "1.31.0", str(secret_file), str(out / "node-patches.yaml")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -123,7 +131,7 @@ def test_gate_names_the_missing_mirror(tmp_path):
 
 
 def test_invalid_options_stop_before_anything_is_written(tmp_path):
-    proc = run(str(tmp_path), "-e", '{"calico_route_reflectors": ["node1"]}')
+    proc = run(str(tmp_path), "-e", '{"calico_route_reflectors": ["node1"], "cluster_node_to_node_mesh": true}')
     assert proc.returncode != 0
     assert "route reflectors replace the full mesh; set cluster_node_to_node_mesh to false" in proc.stdout
     assert glob.glob(str(tmp_path / "*.yaml")) == []

@@ -61,7 +61,11 @@ def test_global_peer_without_password_and_no_core_objects():
     result = kos_calico.resources(model())
     assert kinds(result["calico"], "BGPPeer") == [{"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer",
                                                   "metadata": {"name": "kos-router-tor1"},
-                                                  "spec": {"peerIP": "192.0.2.1", "asNumber": 65000}}]
+                                                  "spec": {"peerIP": "192.0.2.1", "asNumber": 65000,
+                                                           # graceful restart as long as the router keeps routes
+                                                           "maxRestartTime": "120s",
+                                                           # one AS for all nodes: rack mates' blocks via the router
+                                                           "numAllowedLocalASNumbers": 1}}]
     assert result["core"] == []
 
 
@@ -72,7 +76,9 @@ def test_rack_peers_with_passwords_from_a_secret():
         data["groups"]["bgp_routers"] = ["tor1", "tor2"]
         data["hosts"]["tor1"]["bgp_router_racks"] = ["rack1"]
         data["hosts"]["tor2"] = {"node_ip": "192.0.2.2", "bgp_router_as_number": 65001, "bgp_router_racks": ["rack2"]}
-    result = kos_calico.resources(model(clos), {"passwords": {"tor1": "pw1"}, "route_reflectors": ["cp1"]})
+        # The route reflector is part of the model: preflight needs it to see every node has routes.
+        data["cluster"]["route_reflectors"] = ["cp1"]
+    result = kos_calico.resources(model(clos), {"passwords": {"tor1": "pw1"}})
     peers = {p["metadata"]["name"]: p["spec"] for p in kinds(result["calico"], "BGPPeer")}
     assert peers["kos-router-tor1"]["nodeSelector"] == "kos.platform/rack in { 'rack1' }"
     assert peers["kos-router-tor1"]["password"] == {"secretKeyRef": {"name": "calico-bgp-passwords", "key": "tor1"}}
@@ -90,6 +96,16 @@ def test_rack_peers_with_passwords_from_a_secret():
                                            "projectcalico.org/RouteReflectorClusterID": "244.0.0.1"}
     assert nodes["node2"]["annotations"] == {"projectcalico.org/ASNumber": "64602"}
     assert kos_calico.core_errors(result["core"] + result["nodes"], "1.31.4") == []
+
+
+def test_per_node_as_numbers_need_no_local_as_and_restart_time_follows_the_option():
+    def per_node(data):
+        data["cluster"]["as_mode"] = "per_node"
+        for index, name in enumerate(["cp1", "cp2", "cp3", "node1", "node2"]):
+            data["hosts"][name]["node_as_number"] = 64700 + index
+    result = kos_calico.resources(model(per_node), {"max_restart_time": "30s"})
+    spec = kinds(result["calico"], "BGPPeer")[0]["spec"]
+    assert spec == {"peerIP": "192.0.2.1", "asNumber": 65000, "maxRestartTime": "30s"}
 
 
 def test_option_errors_name_the_variable():
