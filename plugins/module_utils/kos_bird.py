@@ -38,7 +38,9 @@ OPTION_DEFAULTS = {
     "max_local_service_routes": 256,
     "max_prefixes": 0,
     "protocol_prefix": "node_",
+    "upstream_max_prefixes": 10000,
 }
+UPSTREAM_PREFIX = "up_"
 
 
 class PlanError(Exception):
@@ -89,8 +91,20 @@ def pod_prefixes(kos_cluster, peer, match):
     return ["%s{%d,%d}" % (_exact(networks["pod"]), length, length)]
 
 
+def _host_route(address):
+    ip = netaddr.IPAddress(address)
+    return "%s/%d" % (ip, 32 if ip.version == 4 else 128)
+
+
 def router_plan(kos_cluster, router, options=None):
-    """The data a router's bird.conf is rendered from."""
+    """The data a router's bird.conf is rendered from.
+
+    Per node session, two limits that do not share a budget: ``pod_limit`` for the node's pod
+    block(s) and the Service/external/load-balancer range aggregates, ``service_limit`` for the /32s
+    of Services with externalTrafficPolicy Local; routes over either are blocked, so a node that
+    announces too many /32s loses the extra /32s, never its pod block. ``max_prefixes`` is the hard
+    cap on what a session may send at all (before filtering), twice the two budgets unless set.
+    """
     opts = dict(OPTION_DEFAULTS)
     opts.update({k: v for k, v in (options or {}).items() if v is not None})
     if opts["pod_prefix_match"] not in POD_PREFIX_MATCH:
@@ -115,11 +129,10 @@ def router_plan(kos_cluster, router, options=None):
                             % (seen[name], peer["name"], name))
         seen[name] = peer["name"]
         pods = pod_prefixes(kos_cluster, peer, opts["pod_prefix_match"])
-        if opts["max_prefixes"]:
-            limit = int(opts["max_prefixes"])
-        else:
-            pod_count = 1 if opts["pod_prefix_match"] == "own_block" else len(kos_cluster.get("nodes") or {}) or 1
-            limit = pod_count + extra + int(opts["max_local_service_routes"])
+        pod_count = 1 if opts["pod_prefix_match"] == "own_block" else len(kos_cluster.get("nodes") or {}) or 1
+        pod_limit = pod_count + extra
+        service_limit = int(opts["max_local_service_routes"])
+        limit = int(opts["max_prefixes"]) if opts["max_prefixes"] else 2 * (pod_limit + service_limit)
         peers.append({
             "name": peer["name"],
             "protocol": name,
@@ -129,13 +142,40 @@ def router_plan(kos_cluster, router, options=None):
             "pod_prefixes": pods,
             "import_prefixes": pods + services,
             "max_prefixes": limit,
+            "pod_limit": pod_limit,
+            "service_limit": service_limit,
+            "table": "t_" + name,
         })
+    upstream = []
+    for peer in me.get("upstream") or []:
+        name = protocol_name(peer["name"], UPSTREAM_PREFIX)
+        if name in seen:
+            raise PlanError("upstream peer %s and host %s both map to the BIRD protocol name %s: rename one of them"
+                            % (peer["name"], seen[name], name))
+        seen[name] = peer["name"]
+        upstream.append({"name": peer["name"], "protocol": name, "ip": peer["ip"], "as_number": peer["as_number"],
+                         "max_prefixes": int(opts["upstream_max_prefixes"])})
+    bgp = kos_cluster.get("bgp") or {}
+    api = kos_cluster.get("api") or {}
+    api_prefixes = [_host_route(api["vip"])] if api.get("vip") else []
+    block_len = int(networks["pod_block_prefix"])
+    pod_blocks = "%s{%d,%d}" % (_exact(networks["pod"]), block_len, block_len)
     return {
         "router": router,
         "router_id": me["ip"],
         "ip": me["ip"],
         "as_number": me["as_number"],
         "peers": peers,
+        "upstream": upstream,
+        "protocol_prefix": opts["protocol_prefix"],
+        # What the nodes get from this router (cluster_routes_from_routers).
+        "routes_to_nodes": bgp.get("routes_from_routers", "none"),
+        "pod_blocks": pod_blocks,
+        # Service /32s (externalTrafficPolicy Local): the second limit of each node session.
+        "service_host_prefixes": [i for i in services if "{" in i],
+        # What goes upstream: only routes our nodes (or the API VIP speakers) announced, inside these.
+        "upstream_prefixes": [pod_blocks] + services + api_prefixes,
+        "api_prefixes": api_prefixes,
         "service_prefixes": services,
         "service_cidr": _exact(networks["service"]),
         "pod_cidr": _exact(networks["pod"]),

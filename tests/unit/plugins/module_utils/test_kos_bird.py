@@ -52,14 +52,22 @@ def test_plan_has_one_session_per_node_with_its_own_block():
         assert peer["as_number"] == 64512
     assert plan["service_prefixes"] == ["10.96.0.0/16", "10.96.0.0/16{32,32}", "198.51.100.0/26",
                                         "198.51.100.0/26{32,32}", "198.51.100.64/26", "198.51.100.64/26{32,32}"]
-    # pod block + Service range + 2 ranges + 256 local service routes
-    assert {p["max_prefixes"] for p in plan["peers"]} == {1 + 1 + 2 + 256}
+    # Two budgets that do not share: pod block + Service range + 2 ranges, and 256 Service /32s;
+    # the hard cap before filtering is twice their sum.
+    assert {(p["pod_limit"], p["service_limit"]) for p in plan["peers"]} == {(1 + 1 + 2, 256)}
+    assert {p["max_prefixes"] for p in plan["peers"]} == {2 * (1 + 1 + 2 + 256)}
+    assert plan["service_host_prefixes"] == ["10.96.0.0/16{32,32}", "198.51.100.0/26{32,32}",
+                                             "198.51.100.64/26{32,32}"]
+    # Upstream: pod blocks at the block length and the ranges with their /32s; no default, no API VIP here.
+    assert plan["upstream_prefixes"] == ["10.244.0.0/16{24,24}"] + plan["service_prefixes"]
+    assert plan["upstream"] == [] and plan["routes_to_nodes"] == "pod_blocks"
 
 
 def test_plan_any_block_accepts_blocks_of_the_pool_length():
     plan = kos_bird.router_plan(cluster(), "tor1", {"pod_prefix_match": "any_block", "max_local_service_routes": 10})
     assert plan["peers"][0]["pod_prefixes"] == ["10.244.0.0/16{24,24}"]
-    assert plan["peers"][0]["max_prefixes"] == 5 + 1 + 2 + 10
+    assert plan["peers"][0]["pod_limit"] == 5 + 1 + 2 and plan["peers"][0]["service_limit"] == 10
+    assert plan["peers"][0]["max_prefixes"] == 2 * (5 + 1 + 2 + 10)
 
 
 def test_plan_explicit_limit_and_per_rack_as():
@@ -185,3 +193,12 @@ def test_report_service_not_announced_by_an_established_node():
     missing = kos_bird.bgp_report(_plan(), protocols, kos_bird.parse_routes(ROUTES))["missing"]
     assert "Service range 10.96.0.0/16 is not announced by node_bgp_node_2 " \
         "(ECMP set: node_bgp_node_1, node_bgp_node_3)" in missing
+
+
+def test_plan_upstream_peers_get_their_own_protocols_and_limit():
+    from ansible_collections.kos.platform.tests.unit.routing.test_kos_routing import datacentre
+
+    plan = kos_bird.router_plan(kos_model.derive(datacentre()), "tor2a", {"upstream_max_prefixes": 500})
+    assert [p["name"] for p in plan["peers"]] == ["node2", "node3"]
+    assert plan["upstream"] == [{"name": "spine1", "protocol": "up_spine1", "ip": "192.0.2.250", "as_number": 65100,
+                                 "max_prefixes": 500}]
