@@ -115,6 +115,12 @@ _AGGREGATES = {'view': AGGREGATE_TO_VIEW, 'edit': AGGREGATE_TO_EDIT, 'admin': AG
 # The verbs a resource request can carry (k8s.io/apiserver RequestInfo) that ABAC's readonly:false allows.
 WRITE_VERBS = frozenset(_RW)
 READ_VERBS_SET = frozenset(_R)
+# Verbs beyond the CRUD ones that exist on namespaced resources and that ABAC's readonly:false would
+# also allow (Kubernetes docs "Using RBAC Authorization": escalate/bind on roles, impersonate on
+# serviceaccounts). A write line needs the level to hold these too: ABAC admin never gets
+# escalate/bind, which would let a tenant write itself a Role above the admin ClusterRole.
+SPECIAL_VERBS = {('rbac.authorization.k8s.io', 'roles'): frozenset(('bind', 'escalate')),
+                 ('', 'serviceaccounts'): frozenset(('impersonate',))}
 
 
 def level_rules(level):
@@ -136,14 +142,15 @@ def abac_resources(level):
 
     ABAC (pkg/auth/authorizer/abac/abac.go) matches apiGroup and resource exactly but ignores the
     subresource, and knows only readonly (get/list/watch) or every verb. So a resource gets a
-    write line only when the level has every write verb on it, a readonly line when it has
-    get/list/watch, and nothing otherwise (least privilege: create-only grants are left out).
+    write line only when the level has every verb that exists on it (CRUD plus SPECIAL_VERBS), a
+    readonly line when it has get/list/watch, and nothing otherwise (least privilege: create-only
+    grants such as pods/eviction and localsubjectaccessreviews are left out).
     """
     lines = []
     for (group, resource), verbs in sorted(level_grants(level).items()):
         if '/' in resource:
             continue
-        if WRITE_VERBS <= verbs and READ_VERBS_SET <= verbs:
+        if WRITE_VERBS | READ_VERBS_SET | SPECIAL_VERBS.get((group, resource), frozenset()) <= verbs:
             lines.append((group, resource, False))
         elif READ_VERBS_SET <= verbs:
             lines.append((group, resource, True))
