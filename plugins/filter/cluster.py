@@ -9,11 +9,13 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kos.platform.plugins.module_utils import kos_model
+from ansible_collections.kos.platform.plugins.module_utils import kos_model, kos_model_input
 
-# Host variables the model reads; everything else in hostvars is ignored.
+# Host variables the model reads; of the rest, only the names that start like them are kept (in
+# "variables"), so that a misspelt host variable is reported instead of silently ignored.
 HOST_KEYS = ("node_ip", "ansible_host", "node_name", "node_rack", "node_as_number", "node_pod_block",
              "bgp_router_as_number", "bgp_router_racks", "bgp_router_upstream_peers")
+HOST_PREFIXES = ("node_", "bgp_router_")
 
 
 def _require_netaddr():
@@ -33,6 +35,9 @@ def cluster_host_vars(hostvars, names):
                 picked[key] = host[key]
         if "ansible_os_family" in host:
             picked["os_family"] = host["ansible_os_family"]
+        names = sorted(k for k in host.keys() if isinstance(k, str) and k.startswith(HOST_PREFIXES))
+        if names:
+            picked["variables"] = names
         result[name] = picked
     return result
 
@@ -41,6 +46,19 @@ def cluster_errors(model_input):
     """The list of problems in a cluster model input; empty when it is valid."""
     _require_netaddr()
     return kos_model.validate(model_input)
+
+
+def cluster_notices(model_input):
+    """The defaults the model uses without the inventory saying so ("using default X for Y")."""
+    return kos_model_input.notices(model_input)
+
+
+def image_preflight_errors(names, values):
+    """Problems of the image pipelines' variables: unknown names (closest known name), URL and registry forms."""
+    try:
+        return kos_model_input.image_errors(list(names), dict(values or {}))
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("image_preflight_errors: %s" % exc) from exc
 
 
 def cluster_model(model_input):
@@ -75,6 +93,8 @@ class FilterModule(object):
         return {
             "cluster_host_vars": cluster_host_vars,
             "cluster_errors": cluster_errors,
+            "cluster_notices": cluster_notices,
+            "image_preflight_errors": image_preflight_errors,
             "cluster_model": cluster_model,
             "pod_blocks": pod_blocks,
             "cidr_overlaps": cidr_overlaps,

@@ -26,7 +26,12 @@ __metaclass__ = type
 import hashlib
 import re
 
-from ansible_collections.kos.platform.plugins.module_utils import kos_api_endpoint, kos_routing
+from ansible_collections.kos.platform.plugins.module_utils import (
+    kos_api_endpoint,
+    kos_model_input,
+    kos_routing,
+    kos_versions,
+)
 
 try:
     import netaddr
@@ -179,7 +184,8 @@ def _networks(cluster, errors):
         raw = cluster.get(key)
         var = "cluster_" + key
         if not isinstance(raw, list):
-            errors.append("%s is %r, not a list: give a list of CIDRs, or [] for none" % (var, raw))
+            errors.append("%s is %r, not a list: give a list of CIDRs such as [198.51.100.0/26], or [] for none"
+                          % (var, raw))
             continue
         for index, item in enumerate(raw):
             net = _net(item)
@@ -280,7 +286,7 @@ def _check_groups(model_input, errors):
 
 def _check_names(model_input, cluster, errors):
     name = cluster.get("name")
-    if not isinstance(name, str) or not DNS_LABEL.match(name):
+    if name not in (None, "") and (not isinstance(name, str) or not DNS_LABEL.match(name)):
         errors.append("cluster_name is %r: use a DNS label (lower-case letters, digits and '-', at most 63, "
                       "e.g. kos-demo)" % (name,))
     domain = cluster.get("domain")
@@ -316,6 +322,8 @@ def _check_addresses(model_input, nets, errors):
         if name not in hosts:
             continue
         raw = host_ip(hosts, name)
+        if raw in (None, "") and model_input.get("require_addresses") is False:
+            continue  # provisioning: the cloud gives the address
         if raw in (None, ""):
             errors.append("host %s has no address: set node_ip (or ansible_host) to its address in "
                           "cluster_node_cidr" % name)
@@ -372,7 +380,10 @@ def validate(model_input):
         return ["the Python library netaddr is missing on the controller: pip install netaddr"]
     if not isinstance(model_input, dict):
         return ["the cluster model input is %r, not a mapping" % (type(model_input).__name__,)]
-    errors = []
+    model_input = kos_model_input.normalize(model_input)  # -e strings read as the types YAML gives
+    errors = kos_model_input.fatal(model_input)
+    if errors:
+        return errors
     cluster = _cluster(model_input)
     _check_booleans(model_input, errors)
     _check_names(model_input, cluster, errors)
@@ -386,8 +397,13 @@ def validate(model_input):
     errors.extend(kos_routing.errors(model_input, cluster))
     _check_auth(cluster, errors)
     _check_os(model_input, errors)
+    if K8S_VERSION.match(str(cluster.get("kubernetes_version"))):  # malformed: _check_names says so
+        errors.extend(kos_versions.errors(cluster["kubernetes_version"]))
     kos_api_endpoint.check(cluster, nets, {n: host_ip(model_input.get("hosts") or {}, n) for n in
-                                           (model_input.get("hosts") or {})}, bool(_routers(model_input, cluster)), errors)
+                                           (model_input.get("hosts") or {})},
+                           bool(_routers(model_input, cluster)), errors)
+    errors.extend(kos_model_input.image_builder_address_errors(model_input, nets, host_ip, _ip))
+    errors.extend(kos_model_input.errors(model_input))
     return errors
 
 
@@ -458,6 +474,7 @@ def derive(model_input):
     errors = validate(model_input)
     if errors:
         raise ModelError("; ".join(errors))
+    model_input = kos_model_input.normalize(model_input)
     cluster = _cluster(model_input)
     groups = _groups(model_input)
     hosts = model_input.get("hosts") or {}
@@ -504,6 +521,7 @@ def derive(model_input):
         "name": cluster["name"],
         "domain": cluster["domain"],
         "kubernetes_version": cluster["kubernetes_version"].lstrip("v"),
+        "versions": kos_versions.for_kubernetes(cluster["kubernetes_version"]),
         "artifact_mirror": (cluster.get("artifact_mirror") or "").rstrip("/"),
         "api": api,
         "networks": {

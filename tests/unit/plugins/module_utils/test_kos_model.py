@@ -12,7 +12,7 @@ def good_input():
         "cluster": {
             "name": "kos-demo",
             "domain": "cluster.local",
-            "kubernetes_version": "1.31.4",
+            "kubernetes_version": "1.37.1",
             "node_cidr": "192.0.2.0/24",
             "pod_cidr": "10.244.0.0/16",
             "pod_block_prefix": 24,
@@ -92,8 +92,8 @@ BAD_CASES = [
     ("external overlaps load balancer", set_cluster("loadbalancer_ip_cidrs", ["198.51.100.32/27"]),
      "cluster_external_ip_cidrs[0] (198.51.100.0/26) overlaps cluster_loadbalancer_ip_cidrs[0] "
      "(198.51.100.32/27): every cluster range must be disjoint; move one of them"),
-    ("external not a list", set_cluster("external_ip_cidrs", "198.51.100.0/26"),
-     "cluster_external_ip_cidrs is '198.51.100.0/26', not a list: give a list of CIDRs, or [] for none"),
+    ("external not a list", set_cluster("external_ip_cidrs", 26),
+     "cluster_external_ip_cidrs is 26, not a list: give a list of CIDRs such as [198.51.100.0/26], or [] for none"),
     ("external entry malformed", set_cluster("external_ip_cidrs", ["198.51.100.300/26"]),
      "cluster_external_ip_cidrs[0] is '198.51.100.300/26', not a CIDR: write it as ADDRESS/PREFIX, e.g. "
      "198.51.100.0/26"),
@@ -219,7 +219,8 @@ def test_derived_service_ips_and_api():
     # No VIP and no load balancer: the local proxy on every node (tests/unit/plugins/module_utils/test_kos_api_endpoint.py).
     assert {k: model["api"][k] for k in ("mode", "endpoint", "port", "url")} == {
         "mode": "local_proxy", "endpoint": "127.0.0.1", "port": 6443, "url": "https://127.0.0.1:6444"}
-    assert model["kubernetes_version"] == "1.31.4"
+    assert model["kubernetes_version"] == "1.37.1"
+    assert model["versions"]["minor"] == "1.37" and model["versions"]["kubernetes"] == "1.37.1"
 
 
 def test_derived_pod_blocks_are_disjoint_and_inside_the_pod_cidr():
