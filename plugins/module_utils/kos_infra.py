@@ -118,6 +118,7 @@ class Provisioner:
                 server_group=s["server_group"],
                 security_groups=s["security_groups"],
                 volume=s["volume"]["name"] if s["volume"] else None,
+                boot_volume_size=s["boot_volume"]["size"] if s.get("boot_volume") else None,
             )
         return hosts
 

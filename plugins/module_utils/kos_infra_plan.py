@@ -173,6 +173,8 @@ def plan(params):
     zones = params.get("availability_zones") or []
     etcd_volume = params.get("etcd_volume") or {}
     volume_size = _whole(etcd_volume.get("size") or 0, _var(params, "etcd_volume") + ".size")
+    boot_volume = params.get("boot_volume") or {}
+    boot_size = _whole(boot_volume.get("size") or 0, _var(params, "boot_volume") + ".size")
     server_groups = {}
     servers = []
     position = {}
@@ -223,7 +225,11 @@ def plan(params):
         volume = None
         if "etcd" in roles and volume_size > 0:
             volume = dict(
-                name="%s-%s-etcd" % (name, host), size=volume_size, volume_type=etcd_volume.get("type") or None
+                name="%s-%s-etcd" % (name, host),
+                size=volume_size,
+                volume_type=etcd_volume.get("type") or None,
+                image=etcd_volume.get("image") or None,
+                image_var=_var(params, "etcd_volume") + ".image",
             )
         servers.append(
             dict(
@@ -241,6 +247,7 @@ def plan(params):
                 metadata={"kos_cluster": name, "kos_groups": ",".join(roles), "kos_role": role},
                 volume=volume,
                 floating_ip=bool(fip_groups.intersection(roles)),
+                boot_volume=dict(size=boot_size, volume_type=boot_volume.get("type") or None) if boot_size else None,
             )
         )
     keypair = params.get("keypair") or {}

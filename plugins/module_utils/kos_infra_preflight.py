@@ -48,6 +48,13 @@ class Preflight(InfraResource):
                 flavors[server["flavor"]] = conn.compute.find_flavor(server["flavor"], ignore_missing=True)
                 if flavors[server["flavor"]] is None:
                     problems.append("flavor %r not found in the cloud (%s)" % (server["flavor"], server["flavor_var"]))
+            volume_image = (server["volume"] or {}).get("image")
+            if volume_image and volume_image not in images:
+                images[volume_image] = conn.image.find_image(volume_image, ignore_missing=True)
+                if images[volume_image] is None:
+                    problems.append(
+                        "image %r not found in the cloud (%s)" % (volume_image, server["volume"]["image_var"])
+                    )
         net = p["network"]
         if net["existing"]:
             found = conn.network.find_network(net["existing"], ignore_missing=True)
@@ -117,8 +124,8 @@ class Preflight(InfraResource):
             "instances": "the number of hosts in the inventory groups",
             "cores": var("flavors"),
             "ram": var("flavors"),
-            "volumes": var("etcd_volume"),
-            "gigabytes": var("etcd_volume") + ".size",
+            "volumes": "%s, %s" % (var("etcd_volume"), var("boot_volume")),
+            "gigabytes": "%s.size, %s.size" % (var("etcd_volume"), var("boot_volume")),
             "ports": "the number of hosts",
             "floatingips": var("floating_ip_groups"),
             "security_groups": "the groups of hosts",
@@ -130,20 +137,25 @@ class Preflight(InfraResource):
                 % (p["cluster"], needed, res, max(free, 0), limit, vars_[res])
             )
         vols = [s["volume"] for s in p["servers"] if s["volume"]]
-        if vols:
+        # Boot volumes of the servers to create (Nova creates them; they go with their server).
+        boot_vols = [s["boot_volume"] for s in new if s.get("boot_volume")]
+        if vols or boot_vols:
             have = {
                 v.name
                 for v in conn.block_storage.volumes(details=True)
                 if (v.metadata or {}).get("kos_cluster") == p["cluster"]
             }
             new_vols = [v for v in vols if v["name"] not in have]
-            if new_vols:
+            if new_vols or boot_vols:
                 vl = conn.block_storage.get_limits().absolute
                 vlimits = {
                     "volumes": (vl.max_total_volumes, vl.total_volumes_used),
                     "gigabytes": (vl.max_total_volume_gigabytes, vl.total_gigabytes_used),
                 }
-                vneeds = {"volumes": len(new_vols), "gigabytes": sum(v["size"] for v in new_vols)}
+                vneeds = {
+                    "volumes": len(new_vols) + len(boot_vols),
+                    "gigabytes": sum(v["size"] for v in new_vols + boot_vols),
+                }
                 for res, needed, free, limit in quota_shortfalls(vlimits, vneeds):
                     problems.append(
                         "quota too small: %s needs %d more volume %s, the project has %d free of %d (%s)"

@@ -41,13 +41,14 @@ class Servers(InfraResource):
                     conn.compute.set_server_metadata(have, **s["metadata"])
         for s in to_create:
             self._change(
-                "create server %s (%s, %s, %s%s)"
+                "create server %s (%s, %s, %s%s%s)"
                 % (
                     s["name"],
                     s["flavor"],
                     s["image"],
                     s["server_group"],
                     ", zone %s" % s["availability_zone"] if s["availability_zone"] else "",
+                    ", boot volume %d GiB" % s["boot_volume"]["size"] if s.get("boot_volume") else "",
                 )
             )
         if self.check_mode or not to_create:
@@ -58,7 +59,6 @@ class Servers(InfraResource):
             flavor = flavors.get(s["flavor"]) or conn.compute.find_flavor(s["flavor"], ignore_missing=False)
             attrs = dict(
                 name=s["name"],
-                image_id=image.id,
                 flavor_id=flavor.id,
                 networks=[{"port": ports[s["name"]].id}],
                 key_name=self.plan["keypair"]["name"],
@@ -68,6 +68,22 @@ class Servers(InfraResource):
             )
             if s["availability_zone"]:
                 attrs["availability_zone"] = s["availability_zone"]
+            boot = s.get("boot_volume")
+            if boot:
+                # Boot from a volume Nova has Cinder create from the image; it goes with the server.
+                mapping = dict(
+                    boot_index=0,
+                    uuid=image.id,
+                    source_type="image",
+                    destination_type="volume",
+                    volume_size=boot["size"],
+                    delete_on_termination=True,
+                )
+                if boot["volume_type"]:
+                    mapping["volume_type"] = boot["volume_type"]
+                attrs["block_device_mapping"] = [mapping]
+            else:
+                attrs["image_id"] = image.id
             return conn.compute.create_server(**attrs)
 
         created = self._parallel(create, to_create)

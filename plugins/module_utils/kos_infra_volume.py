@@ -27,7 +27,9 @@ class Volumes(InfraResource):
         }
         to_create = [s for s in wanted if s["volume"]["name"] not in have]
         for s in to_create:
-            self._change("create volume %s (%d GiB)" % (s["volume"]["name"], s["volume"]["size"]))
+            v = s["volume"]
+            source = ", from image %s" % v["image"] if v.get("image") else ""
+            self._change("create volume %s (%d GiB%s)" % (v["name"], v["size"], source))
         if not self.check_mode and to_create:
 
             def create(s):
@@ -39,6 +41,12 @@ class Volumes(InfraResource):
                 )
                 if v["volume_type"]:
                     attrs["volume_type"] = v["volume_type"]
+                if v.get("image"):
+                    # Seeded from an image: cinder-volume downloads and converts it into the volume.
+                    image = self._lookups.get("images", {}).get(v["image"]) or conn.image.find_image(
+                        v["image"], ignore_missing=False
+                    )
+                    attrs["image_id"] = image.id
                 return conn.block_storage.create_volume(**attrs)
 
             created = self._parallel(create, to_create)

@@ -121,13 +121,29 @@ options:
     suboptions:
       size: {description: Size in GiB (0 - no volume)., type: int, default: 0}
       type: {description: Volume type (empty - the cloud's default)., type: str}
+      image:
+        description:
+          - Image (name or id) the volume is created from (empty - a blank volume). Only new volumes
+            are seeded; an existing volume keeps its data.
+        type: str
+  boot_volume:
+    description:
+      - Boot every server from a volume that Nova has Cinder create from the server's image
+        (deleted with the server), instead of from the image on the hypervisor's disk.
+    type: dict
+    default: {}
+    suboptions:
+      size: {description: Size in GiB (0 - boot from the image)., type: int, default: 0}
+      type: {description: Volume type (empty - the cloud's default)., type: str}
   keypair:
     description: The deploy keypair.
     type: dict
     required: true
     suboptions:
       name: {description: Keypair name., type: str, required: true}
-      public_key: {description: Given - the keypair is created and owned by the cluster; empty - it must exist., type: str}
+      public_key:
+        description: Given - the keypair is created and owned by the cluster; empty - it must exist.
+        type: str
   timeout:
     description: Seconds to wait for servers and volumes.
     type: int
@@ -172,7 +188,9 @@ changes:
   type: list
   elements: str
 hosts:
-  description: Per host - server id, node_ip, floating_ip, groups, flavor, image, server group, volume.
+  description:
+    - Per host - server id, node_ip, floating_ip, groups, flavor, image, server group, volume,
+      boot_volume_size.
   returned: state=present
   type: dict
 removed:
@@ -251,6 +269,11 @@ class OpenStackInfraModule(KosOpenStackModule):
         etcd_volume=dict(
             type="dict",
             default={},
+            options=dict(size=dict(type="int", default=0), type=dict(type="str"), image=dict(type="str")),
+        ),
+        boot_volume=dict(
+            type="dict",
+            default={},
             options=dict(size=dict(type="int", default=0), type=dict(type="str")),
         ),
         keypair=dict(
@@ -283,7 +306,15 @@ class OpenStackInfraModule(KosOpenStackModule):
     def checked_params(self):
         """The parameters with unset per-group entries dropped, and the bounds the types cannot say."""
         p = dict(self.params)
-        for option in ("inventory_groups", "flavors", "images", "server_group_policies", "network", "etcd_volume"):
+        for option in (
+            "inventory_groups",
+            "flavors",
+            "images",
+            "server_group_policies",
+            "network",
+            "etcd_volume",
+            "boot_volume",
+        ):
             p[option] = {k: v for k, v in (p.get(option) or {}).items() if v is not None}
         problems = []
         for option in ("timeout", "parallelism"):
@@ -291,9 +322,10 @@ class OpenStackInfraModule(KosOpenStackModule):
                 problems.append("%s: %d is below the minimum of 1" % (self.var(option), p[option]))
         if not 1 <= p["api_port"] <= 65535:
             problems.append("%s: %d is not a TCP port (1-65535)" % (self.var("api_port"), p["api_port"]))
-        size = p["etcd_volume"].get("size", 0)
-        if size < 0:
-            problems.append("%s.size: %d GiB is negative (0 = no volume)" % (self.var("etcd_volume"), size))
+        for option in ("etcd_volume", "boot_volume"):
+            size = p[option].get("size", 0)
+            if size < 0:
+                problems.append("%s.size: %d GiB is negative (0 = no volume)" % (self.var(option), size))
         for host, ip in (p.get("node_ips") or {}).items():
             if ip is not None and not isinstance(ip, str):
                 problems.append("node_ip of %s: %r is not an address string (write it in quotes)" % (host, ip))

@@ -25,7 +25,8 @@ PW=kos-test-secret                   # every password of this throw-away cloud
 DB="mysql+pymysql://kos:$PW@127.0.0.1:3306"
 RABBIT="rabbit://guest:guest@127.0.0.1:5672/"
 KS=http://127.0.0.1:5000
-APT_PACKAGES="mariadb-server rabbitmq-server memcached openvswitch-switch ovn-central ovn-host qemu-utils"
+# sudo: cinder-volume starts its privsep daemon through sudo, as in a deployment.
+APT_PACKAGES="mariadb-server rabbitmq-server memcached openvswitch-switch ovn-central ovn-host qemu-utils sudo"
 PIP_PACKAGES="keystone==30.0.0 glance==33.0.0 nova==34.0.0 neutron==29.0.0 cinder==29.0.0
   openstack-placement==16.0.0 gunicorn==27.0.1 PyMySQL==1.2.4 python-memcached==1.62
   oslo.cache[dogpile]==4.3.0 python-openstackclient==10.5.0"
@@ -141,10 +142,11 @@ start_infra() {
     --ovnsb-db="unix:$RUN/ovn/ovnsb_db.sock" --pidfile="$RUN/ovn/ovn-northd.pid" \
     --unixctl="$RUN/ovn/ovn-northd.ctl" --no-chdir
   vsctl set open . external_ids:system-id="$CLOUD_HOST" external_ids:hostname="$CLOUD_HOST" \
-    external_ids:ovn-remote=tcp:127.0.0.1:6642 external_ids:ovn-encap-type=geneve \
+    external_ids:ovn-remote=tcp:127.0.0.1:6642 external_ids:ovn-encap-type=geneve,vxlan \
     external_ids:ovn-encap-ip=127.0.0.1 external_ids:ovn-bridge-datapath-type=netdev \
-    external_ids:ovn-bridge-mappings=public:br-ex external_ids:ovn-cms-options=enable-chassis-as-gw
+    external_ids:ovn-bridge-mappings=public:br-ex,physnet1:br-vlan external_ids:ovn-cms-options=enable-chassis-as-gw
   vsctl --may-exist add-br br-ex -- set bridge br-ex datapath_type=netdev
+  vsctl --may-exist add-br br-vlan -- set bridge br-vlan datapath_type=netdev
   spawn ovn-controller /usr/bin/ovn-controller "unix:$RUN/ovs/db.sock" \
     --pidfile="$RUN/ovn/ovn-controller.pid" --no-chdir
   wait_for 60 "MariaDB" test -S "$RUN/mysql.sock"
@@ -182,7 +184,8 @@ start_services() {
   # shellcheck disable=SC2086
   spawn neutron-ovn-maintenance "$V/bin/neutron-ovn-maintenance-worker" $q
   spawn cinder-scheduler "$V/bin/cinder-scheduler" --config-file "$c"
-  spawn cinder-volume "$V/bin/cinder-volume" --config-file "$c"
+  # The volume driver of this cloud lives beside this script (kos_cloud_volume_driver.py).
+  spawn cinder-volume env PYTHONPATH="$here" "$V/bin/cinder-volume" --config-file "$c"
   wait_for 180 "Glance" http_ok http://127.0.0.1:9292/
   wait_for 180 "Placement" http_ok http://127.0.0.1:8778/
   wait_for 180 "Nova API" http_ok http://127.0.0.1:8774/
@@ -342,13 +345,20 @@ EOF
   cat > "$ETC/neutron/ml2_conf.ini" <<EOF
 [ml2]
 mechanism_drivers = ovn
-type_drivers = flat,geneve
-tenant_network_types = geneve
+# Geneve is OVN's own overlay and the tenant default; VXLAN (what many sites run) is the second
+# tenant type and a provider type; VLAN provider networks on physnet1 (br-vlan, userspace OVS).
+# With VXLAN enabled, OVN refuses segmentation IDs above 4095 for every overlay type.
+type_drivers = flat,geneve,vxlan,vlan
+tenant_network_types = geneve,vxlan
 extension_drivers = port_security
 overlay_ip_version = 4
 [ml2_type_geneve]
-vni_ranges = 1:65536
+vni_ranges = 1:4095
 max_header_size = 38
+[ml2_type_vxlan]
+vni_ranges = 1:4095
+[ml2_type_vlan]
+network_vlan_ranges = physnet1:100:199
 [ml2_type_flat]
 flat_networks = public
 [ovn]
@@ -373,8 +383,19 @@ default_volume_type = fake
 osapi_volume_workers = 1
 api_paste_config = $V/etc/cinder/api-paste.ini
 resource_query_filters_file = $V/etc/cinder/resource_filters.json
+# Privileged helpers as a deployment runs them: oslo.privsep starts its daemon with sudo (the
+# default prefix, sudo cinder-rootwrap, needs the venv on sudo's secure_path; the helper is named
+# by its full path instead). Commands cinder runs with run_as_root need no helper: cinder-volume
+# runs as root here, and oslo.concurrency skips the root helper for root.
+rootwrap_config = $ETC/cinder/rootwrap.conf
+image_conversion_dir = $S/cinder/conversion
+[cinder_sys_admin]
+helper_command = sudo $V/bin/privsep-helper --config-file $ETC/cinder/cinder.conf
+[privsep_osbrick]
+helper_command = sudo $V/bin/privsep-helper --config-file $ETC/cinder/cinder.conf
 [fake]
-volume_driver = cinder.tests.fake_driver.FakeLoggingVolumeDriver
+# cinder's fake driver, with volumes kept as files so that images can be written into them
+volume_driver = kos_cloud_volume_driver.FileBackedFakeVolumeDriver
 volume_backend_name = fake
 [database]
 connection = $DB/cinder
@@ -387,6 +408,12 @@ $(ini_authtoken cinder)
 lock_path = $S/locks
 [oslo_messaging_notifications]
 driver = noop
+EOF
+  cat > "$ETC/cinder/rootwrap.conf" <<EOF
+[DEFAULT]
+filters_path = $V/etc/cinder/rootwrap.d
+exec_dirs = $V/bin,/usr/local/sbin,/usr/local/bin,/usr/sbin,/usr/bin,/sbin,/bin
+use_syslog = False
 EOF
   # WSGI entry files: several applications parse sys.argv, which holds gunicorn's own options.
   local svc mod argv

@@ -57,7 +57,8 @@ def test_availability_zones_round_robin_per_group():
 
 def test_volumes_only_on_etcd_members_and_floating_ips_only_where_asked():
     s = servers(plan(params()))
-    assert s["cp2"]["volume"] == {"name": "kos-demo-cp2-etcd", "size": 10, "volume_type": None}
+    assert s["cp2"]["volume"] == {"name": "kos-demo-cp2-etcd", "size": 10, "volume_type": None, "image": None,
+                                  "image_var": "openstack_infra_etcd_volume.image"}
     assert s["n1"]["volume"] is None and s["tor1"]["volume"] is None
     assert [h for h in s if s[h]["floating_ip"]] == ["tor1"]
     assert servers(plan(params(etcd_volume={"size": 0})))["cp1"]["volume"] is None
@@ -123,3 +124,32 @@ def test_existing_network_skips_router_and_cidr():
     p = plan(params(network={"existing": "provider-net", "external_network": "public"}, node_ips={}))
     assert p["network"]["existing"] == "provider-net" and p["network"]["router"] is False
     assert p["security_groups"]["common"]["rules"][0]["remote_ip_prefix"] == "203.0.113.0/24"
+
+
+def test_etcd_volumes_seeded_from_an_image_and_servers_booted_from_volumes():
+    s = servers(plan(params(etcd_volume={"size": 10, "image": "etcd-seed"}, boot_volume={"size": 20, "type": "ssd"})))
+    assert s["cp1"]["volume"]["image"] == "etcd-seed" and s["n1"]["volume"] is None
+    assert all(s[h]["boot_volume"] == {"size": 20, "volume_type": "ssd"} for h in s)
+    assert servers(plan(params()))["cp1"]["boot_volume"] is None  # default: boot from the image
+
+
+@pytest.mark.parametrize("over, message", [
+    ({"boot_volume": {"size": "big"}},
+     "openstack_infra_boot_volume.size: 'big' is not a whole number (write it as e.g. 10)"),
+    ({"etcd_volume": {"size": "ten"}},
+     "openstack_infra_etcd_volume.size: 'ten' is not a whole number (write it as e.g. 10)"),
+    ({"api_port": "https"}, "openstack_infra_api_port: 'https' is not a whole number (write it as e.g. 10)"),
+    ({"network": {"cidr": "192.0.2.0/24", "gateway_ip": "192.0.2.256"}},
+     "openstack_infra_network.gateway_ip: '192.0.2.256' is not an IP address (e.g. 192.0.2.1)"),
+    ({"inventory_groups": {"etcd": "cp1"}},
+     "inventory_groups['etcd']: expected a list of host names, got the string 'cp1' (write [cp1])"),
+])
+def test_bad_values_called_directly_name_the_variable(over, message):
+    with pytest.raises(PlanError) as err:
+        plan(params(**over))
+    assert str(err.value) == message
+
+
+def test_numbers_from_the_command_line_are_read_as_numbers():
+    s = servers(plan(params(etcd_volume={"size": "10"}, api_port="6443")))
+    assert s["cp1"]["volume"]["size"] == 10
