@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -119,12 +120,17 @@ class ArtifactoryClient:
         for attempt in range(self.retries):
             try:
                 resp = self._once(method, url, data, headers)
-            except (URLError, OSError) as exc:
+                # The token refresh and the retried request are transport calls too: a registry
+                # whose token realm is down must end in ArtifactoryError, not a traceback.
+                if resp.status == 401 and self._answer_challenge(url, resp):
+                    resp = self._once(method, url, data, headers)
+            except (URLError, OSError, http.client.HTTPException) as exc:
                 last = exc
-                time.sleep(min(2 ** attempt, 5))
+                if attempt + 1 < self.retries:
+                    time.sleep(min(2 ** attempt, 5))
                 continue
-            if resp.status == 401 and self._answer_challenge(url, resp):
-                resp = self._once(method, url, data, headers)
+            except ValueError as exc:  # a malformed URL: retrying cannot help
+                raise ArtifactoryError('%s %s: %s' % (method, url, exc)) from exc
             if resp.status in (502, 503, 504) and attempt + 1 < self.retries:
                 time.sleep(min(2 ** attempt, 5))
                 continue
@@ -144,6 +150,11 @@ class ArtifactoryClient:
         saved, self._bearer = self._bearer, {}
         try:
             token_resp = self._once('GET', token_url, None, None)
+        except (URLError, OSError, http.client.HTTPException) as exc:
+            raise OSError('token request to %s failed: %s' % (realm, exc)) from exc
+        except ValueError as exc:
+            raise ArtifactoryError('the registry at %s names an unusable token realm %r: %s' % (url, realm, exc)) \
+                from exc
         finally:
             self._bearer = saved
         if token_resp.status != 200:

@@ -253,13 +253,17 @@ def unknown_variable_errors(names, known=None, prefixes=None):
         if guess:
             errors.append("%s is not a kos.platform variable: did you mean %s?" % (name, guess))
             continue
-        first = name.split("_")[0]
-        prefix = _closest(first, prefixes, 0.8) if "_" in name and first not in prefixes else None
-        if prefix:
-            guess = _closest(prefix + name[len(first):], [k for k in known if k.startswith(prefix + "_")], 0.7)
+        if any(name.startswith(p + "_") for p in prefixes):
+            continue
+        for prefix in prefixes:  # a misspelt role prefix: calcio_version for calico_version
+            head = name[:len(prefix)]
+            if name[len(prefix):len(prefix) + 1] != "_" or difflib.SequenceMatcher(None, head, prefix).ratio() < 0.8:
+                continue
+            guess = _closest(prefix + name[len(prefix):], [k for k in known if k.startswith(prefix + "_")], 0.8)
             if guess:
                 errors.append("%s is not a kos.platform variable (the prefix looks like role %s): did you mean %s?"
                               % (name, prefix, guess))
+                break
     return errors
 
 

@@ -69,11 +69,13 @@ options:
     type: bool
     default: true
   build_args:
-    description: C(--build-arg) values; they also fill C(ARG)s used in FROM lines.
+    description:
+      - C(--build-arg) values; they also fill C(ARG)s used in FROM lines.
+      - A map of names to single values (strings or numbers); a list or mapping as a value is refused.
     type: dict
     default: {}
   labels:
-    description: Labels added to the image (C(--label)).
+    description: Labels added to the image (C(--label)), a map of names to single values.
     type: dict
     default: {}
   insecure_registries:
@@ -132,6 +134,7 @@ bases:
 '''
 
 import os
+import re
 import shutil
 import tempfile
 
@@ -153,16 +156,60 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_images import (
     push_reference,
 )
 
+REGISTRY_FORM = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[a-z0-9._/-]+)?$')
+
+
+def registry_problem(option, value):
+    """Why a registry option cannot be used, or None (a scheme and a trailing slash are accepted)."""
+    try:
+        registry = normalize_registry(value)
+    except ImageReferenceError:
+        registry = ''
+    if not REGISTRY_FORM.match(registry):
+        return ('%s is %r, which names no registry: give host[:port] or host/<repository-key>, e.g. '
+                'artifactory.example.com/docker-local' % (option, value))
+    return None
+
+
+def input_problems(params, check_mode=False):
+    """Every problem of the options that no argument spec catches, before anything is created."""
+    problems = []
+    if not check_mode and not shutil.which(params['docker_bin']):
+        problems.append('docker_bin %s is not an executable on this host: install the docker client or point '
+                        'docker_bin at it' % params['docker_bin'])
+    for option in ('registry', 'upstream_registry'):
+        problem = registry_problem(option, params[option])
+        if problem:
+            problems.append(problem)
+    for index, registry in enumerate(params['insecure_registries']):
+        problem = registry_problem('insecure_registries[%d]' % index, registry)
+        if problem:
+            problems.append(problem)
+    for option in ('build_args', 'labels'):
+        for key, value in sorted(params[option].items(), key=lambda kv: str(kv[0])):
+            if isinstance(value, (dict, list)) or value is None:
+                problems.append('%s.%s is %r, not a string: give a single value, e.g. %s: "1.4.2"'
+                                % (option, key, value, key))
+    for option in ('timeout', 'retries'):
+        if params[option] is not None and params[option] < (1 if option == 'timeout' else 0):
+            problems.append('%s is %d: give a positive number of %s' % (
+                option, params[option], 'seconds' if option == 'timeout' else 'retries'))
+    if not os.path.isdir(params['context']):
+        problems.append('context %s is not a directory: give the checked-out Dockerfile repository'
+                        % params['context'])
+    return problems
+
 
 class Builder:
     def __init__(self, module):
         self.module = module
         self.p = module.params
-        self.config_dir = tempfile.mkdtemp(prefix='kos-docker-')
-        self.env = dict(DOCKER_CONFIG=self.config_dir, DOCKER_BUILDKIT='0')
         self.art = normalize_registry(self.p['registry'])
         self.upstream = normalize_registry(self.p['upstream_registry'])
         self.insecure = [normalize_registry(r) for r in self.p['insecure_registries']]
+        # Created last: nothing above may fail and leave it behind (close() removes it).
+        self.config_dir = tempfile.mkdtemp(prefix='kos-docker-')
+        self.env = dict(DOCKER_CONFIG=self.config_dir, DOCKER_BUILDKIT='0')
         self.client = ArtifactoryClient(self.p)
         self.upstream_client = ArtifactoryClient(dict(username=self.p['upstream_username'],
                                                       password=self.p['upstream_password'],
@@ -297,9 +344,15 @@ def main():
         mutually_exclusive=[('password', 'api_key')],
         supports_check_mode=True,
     )
+    problems = input_problems(module.params, module.check_mode)
+    if problems:
+        module.fail_json(msg='; '.join(problems), problems=problems)
     builder = Builder(module)
     try:
         result = builder.run()
+    except (ImageReferenceError, ArtifactoryError, ValueError) as exc:
+        builder.close()
+        module.fail_json(msg='the build stopped, nothing was pushed: %s' % exc)
     finally:
         builder.close()
     module.exit_json(**result)

@@ -1,15 +1,22 @@
 """Unit tests of kos_artifactory's pure helpers (the HTTP paths are tested live in the images suite)."""
 
+import contextlib
 import hashlib
+import http.server
+import re
+import socket
+import threading
 from urllib.parse import quote
 
 import pytest
 
 from ansible_collections.kos.platform.plugins.module_utils.kos_artifactory import (
     ArtifactoryClient,
+    ArtifactoryError,
     artifact_url,
     artifactory_argument_spec,
     file_checksums,
+    manifest_config_digest,
     registry_api_base,
 )
 
@@ -45,3 +52,67 @@ def test_auth_headers_prefer_api_key_and_mark_secrets_no_log():
     basic = ArtifactoryClient(dict(username='u', password='p'))._auth_headers('https://a/x')
     assert basic == {'Authorization': 'Basic dTpw'}
     assert ArtifactoryClient({})._auth_headers('https://a/x') == {}
+
+
+# --- transport failures end in ArtifactoryError (a real HTTP server on loopback, no mock) ----------
+def _closed_port():
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+@contextlib.contextmanager
+def registry_asking_for_a_token(realm):
+    """A registry that answers every request with 401 and a Bearer challenge naming ``realm``."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(401)
+            self.send_header('WWW-Authenticate', 'Bearer realm="%s",service="registry",scope="repository:x:pull"'
+                             % realm)
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield 'http://127.0.0.1:%d' % server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_a_token_realm_that_refuses_connections_is_an_artifactory_error():
+    realm = 'http://127.0.0.1:%d/token' % _closed_port()
+    with registry_asking_for_a_token(realm) as base:
+        client = ArtifactoryClient(dict(retries=1, timeout=5))
+        with pytest.raises(ArtifactoryError, match=r'GET %s/v2/x/manifests/1 failed: token request to %s failed: '
+                                                   % (re.escape(base), re.escape(realm))):
+            client.request('GET', base + '/v2/x/manifests/1')
+
+
+def test_manifest_lookup_with_an_unreachable_token_realm_is_an_artifactory_error():
+    realm = 'http://127.0.0.1:%d/token' % _closed_port()
+    with registry_asking_for_a_token(realm) as base:
+        registry = base.split('://', 1)[1]
+        client = ArtifactoryClient(dict(retries=2, timeout=5))
+        with pytest.raises(ArtifactoryError, match='token request to %s failed' % re.escape(realm)):
+            manifest_config_digest(client, registry, 'services/billing', '1.0', insecure_registries=[registry])
+
+
+def test_a_malformed_token_realm_is_an_artifactory_error():
+    with registry_asking_for_a_token('not-a-url') as base:
+        client = ArtifactoryClient(dict(retries=1, timeout=5))
+        with pytest.raises(ArtifactoryError, match="names an unusable token realm 'not-a-url'"):
+            client.request('GET', base + '/v2/x/manifests/1')
+
+
+def test_a_malformed_url_is_an_artifactory_error():
+    with pytest.raises(ArtifactoryError, match=r'GET http://\[::1/v2: Invalid IPv6 URL'):
+        ArtifactoryClient(dict(retries=3)).request('GET', 'http://[::1/v2')
