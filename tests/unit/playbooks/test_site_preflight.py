@@ -3,6 +3,9 @@
 import json
 import os
 import subprocess
+import sys
+
+import pytest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -55,3 +58,77 @@ def test_sample_inventory_derives_the_documented_model():
     assert model["bgp"]["node_to_node_mesh"] is False and model["bgp"]["routes_from_routers"] == "pod_blocks"
     # every host of the play got the same fact (6 Kubernetes hosts, 6 routers, 1 builder)
     assert len(shown) == 13
+
+
+# --- every entry point stops in its preflight, with nothing contacted ------------------------------
+# The runs share one Python process that imported Ansible once (tests/unit/preflight/playbook_pool.py).
+OVERLAP = os.path.join(TOP, "tests/unit/inventories/overlap")
+OVERLAP_MESSAGE = ("cluster_pod_cidr (10.96.0.0/16) overlaps cluster_service_cidr (10.96.0.0/12): every cluster "
+                   "range must be disjoint; move one of them")
+ENTRY_POINTS = [
+    # id, inventory, playbook, extra arguments, message
+    ("site.yml inventory path typo", os.path.join(TOP, "inventories", "smaple"), "site.yml", [],
+     "the inventory has no hosts: check the -i path (a typo there gives an empty inventory and no group_vars) "
+     "or add the cluster's hosts to it"),
+    ("site.yml -e string types", OVERLAP, "site.yml", ["-e", "cluster_as_number=64513", "-e", "cluster_api_port=6443",
+                                                      "-e", "cluster_pod_block_prefix=25"], OVERLAP_MESSAGE),
+    ("provision.yml", OVERLAP, "playbooks/provision.yml", ["-e", "openstack_infra_cloud=kos-nowhere"],
+     OVERLAP_MESSAGE),
+    ("provision.yml inventory path typo", os.path.join(TOP, "inventories", "no-such"), "playbooks/provision.yml",
+     ["-e", "openstack_infra_cloud=kos-nowhere"],
+     "the inventory has no hosts: check the -i path (a typo there gives an empty inventory and no group_vars) "
+     "or add the cluster's hosts to it"),
+    ("tenancy.yml", OVERLAP, "playbooks/tenancy.yml",
+     ["-e", '{"tenancy_role_mapping": {"admin": "cluster-admin"}, "tenancy_cloud": "kos-nowhere"}'],
+     "tenancy_role_mapping maps Keystone role 'admin' onto 'cluster-admin': tenancy never grants cluster-admin "
+     "or system: roles (they reach past every namespace); map it to admin, edit or view"),
+    ("etcd_backup.yml", OVERLAP, "playbooks/etcd_backup.yml", [], OVERLAP_MESSAGE),
+    ("verify.yml", OVERLAP, "playbooks/verify.yml", [], OVERLAP_MESSAGE),
+    ("images/vm.yml", None, "playbooks/images/vm.yml",
+     ["-e", "packer_image_servce=billing", "-e", "packer_image_artifactory_url=artifactory.example.com"],
+     "packer_image_servce is not a kos.platform variable: did you mean packer_image_service?"),
+    ("images/container.yml", None, "playbooks/images/container.yml",
+     ["-e", "container_image_registry=https://", "-e", "container_image_name=services/billing"],
+     "container_image_registry is 'https://', not a registry: give host[:port] or host/<repository-key>, e.g. "
+     "artifactory.example.com"),
+    ("images/baremetal.yml", None, "playbooks/images/baremetal.yml",
+     ["-e", "dib_image_artifactory_url=artifactory.example.com/artifactory"],
+     "dib_image_artifactory_url is 'artifactory.example.com/artifactory', not an http(s) URL: write it with its "
+     "scheme, e.g. https://artifactory.example.com/artifactory"),
+]
+
+
+@pytest.fixture(scope="module")
+def entry_point_runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("entry-points")
+    clouds = tmp / "clouds.yaml"  # a cloud on a closed loopback port: reaching it would fail the run differently
+    clouds.write_text("clouds:\n  kos-nowhere:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n")
+    jobs = []
+    for index, (_, inventory, playbook, extra, _) in enumerate(ENTRY_POINTS):
+        args = (["-i", inventory] if inventory else []) + [os.path.join(TOP, playbook)] + extra
+        jobs.append({"args": args, "out": str(tmp / ("run%02d.json" % index))})
+    (tmp / "jobs.json").write_text(json.dumps(jobs))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(TOP, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(TOP, ".collections"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",
+               ANSIBLE_FACT_CACHING="memory", OS_CLIENT_CONFIG_FILE=str(clouds))
+    env.pop("OS_CLOUD", None)
+    subprocess.run([sys.executable, os.path.join(TOP, "tests/unit/preflight/playbook_pool.py"),
+                    str(tmp / "jobs.json"), "2"], cwd=TOP, env=env, check=True, timeout=600)
+    return {entry[0]: job["out"] for entry, job in zip(ENTRY_POINTS, jobs, strict=True)}
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS, ids=[e[0] for e in ENTRY_POINTS])
+def test_invalid_input_stops_every_entry_point_in_preflight(entry_point_runs, entry):
+    out = entry_point_runs[entry[0]]
+    rc = open(out + ".rc").read()
+    result = json.loads(open(out).read())
+    assert rc == "2", open(out + ".err").read()
+    plays = result["plays"]
+    assert len(plays) == 1 and plays[0]["play"]["name"].startswith("Preflight"), [p["play"]["name"] for p in plays]
+    failed = [res for task in plays[0]["tasks"] for res in task["hosts"].values() if res.get("failed")]
+    assert len(failed) == 1
+    assert entry[4] in failed[0]["msg"], failed[0]["msg"]
+    # -e cluster_as_number=64513, cluster_api_port=6443, cluster_pod_block_prefix=25 are read as numbers
+    assert [m for m in failed[0]["msg"] if "whole number" in m or "TCP port" in m] == []
+    assert all(s["unreachable"] == 0 and s["changed"] == 0 for s in result["stats"].values())
