@@ -273,14 +273,33 @@ def parse_routes(text):
     return routes
 
 
+def _allowed(items, prefix):
+    """Whether prefix matches a BIRD prefix-set item list (exact "a/n" or "a/n{l,h}")."""
+    net = netaddr.IPNetwork(prefix)
+    for item in items:
+        base, _, bounds = item.partition("{")
+        outer = netaddr.IPNetwork(base)
+        if not bounds:
+            if net == outer:
+                return True
+            continue
+        low, high = (int(x) for x in bounds.rstrip("}").split(","))
+        if net.version == outer.version and net in outer and low <= net.prefixlen <= high:
+            return True
+    return False
+
+
 def bgp_report(plan, protocols, routes):
     """Compare a router plan with what BIRD reports.
 
     Returns {"ok": bool, "sessions": {protocol: state text}, "missing": [sentence, ...],
-    "established": n, "expected": n}. A session counts when its state is "up" and its info
-    starts with "Established". A node's pod block counts when a route for it learned from that
-    node's session is in the table; the Service range counts when every Established node
-    announces it (and at least one does).
+    "unexpected": [sentence, ...], "established": n, "expected": n, "ecmp": {range: width}}.
+    A session counts when its state is "up" and its info starts with "Established" (node and
+    upstream sessions alike). A node's pod block counts when a route for it learned from that node's
+    session is in the table; each Service, external and load-balancer range counts when every
+    Established node announces it (its ECMP width is the number that do). A route in the table
+    from a node's session outside what that node may announce is unexpected (the import filter
+    should have rejected it).
     """
     missing = []
     sessions = {}
@@ -299,6 +318,13 @@ def bgp_report(plan, protocols, routes):
         else:
             missing.append("session %s to node %s (%s, AS %s) is not Established: %s"
                            % (peer["protocol"], peer["name"], peer["ip"], peer["as_number"], state))
+    for up in plan.get("upstream") or []:
+        proto = protocols.get(up["protocol"])
+        state = ("%s %s" % (proto["state"], proto["info"])).strip() if proto else "absent"
+        sessions[up["protocol"]] = state
+        if not proto or not (proto["state"] == "up" and proto["info"].startswith("Established")):
+            missing.append("upstream session %s to %s (%s, AS %s) is not Established: %s"
+                           % (up["protocol"], up["name"], up["ip"], up["as_number"], state))
     for peer in plan["peers"]:
         block = _exact(peer["pod_block"])
         alternatives = routes.get(block) or []
@@ -307,15 +333,32 @@ def bgp_report(plan, protocols, routes):
             missing.append("pod block %s of node %s is not in the routing table from %s%s"
                            % (block, peer["name"], peer["protocol"],
                               " (learned only from %s)" % ", ".join(learned) if learned else ""))
-    service = plan["service_cidr"]
-    announcing = sorted({r["proto"] for r in routes.get(service) or []})
-    if not announcing:
-        missing.append("Service range %s is not in the routing table (no node announces it)" % service)
-    else:
-        silent = [p["protocol"] for p in established if p["protocol"] not in announcing]
+    services = plan.get("service_prefixes") or _with_host_routes(plan["service_cidr"])
+    ranges = [plan["service_cidr"]] + [i for i in services[1:] if "{" not in i]
+    ecmp = {}
+    announcing = []
+    for index, cidr in enumerate(ranges if plan["peers"] else []):
+        by = sorted({r["proto"] for r in routes.get(cidr) or []} & {p["protocol"] for p in plan["peers"]})
+        ecmp[cidr] = len(by)
+        what = "Service range" if index == 0 else "range"
+        if index == 0:
+            announcing = by
+        if not by:
+            missing.append("%s %s is not in the routing table (no node announces it)" % (what, cidr))
+            continue
+        silent = [p["protocol"] for p in established if p["protocol"] not in by]
         if silent:
-            missing.append("Service range %s is not announced by %s (ECMP set: %s)"
-                           % (service, ", ".join(silent), ", ".join(announcing)))
-    return {"ok": not missing, "missing": missing, "sessions": sessions,
-            "established": len(established), "expected": len(plan["peers"]),
+            missing.append("%s %s is not announced by %s (ECMP set: %s)" % (what, cidr, ", ".join(silent),
+                                                                            ", ".join(by)))
+    unexpected = []
+    for peer in plan["peers"]:
+        for prefix, alternatives in sorted(routes.items()):
+            if any(r["proto"] == peer["protocol"] for r in alternatives) and \
+                    not _allowed(peer.get("import_prefixes") or [_exact(peer["pod_block"])] + services, prefix):
+                unexpected.append("%s from node %s (%s) was accepted but is not the node's to announce: check "
+                                  "the import filter kos_import_%s" % (prefix, peer["name"], peer["protocol"],
+                                                                      peer["protocol"]))
+    return {"ok": not missing and not unexpected, "missing": missing + unexpected, "unexpected": unexpected,
+            "sessions": sessions, "established": len(established), "expected": len(plan["peers"]),
+            "upstream_expected": len(plan.get("upstream") or []), "ecmp": ecmp,
             "service_announced_by": announcing}

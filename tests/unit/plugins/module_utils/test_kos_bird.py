@@ -158,6 +158,7 @@ def test_report_names_what_is_missing():
         "pod block 10.244.241.0/24 of node bgp-node-3 is not in the routing table from node_bgp_node_3",
     ]
     assert report["service_announced_by"] == ["node_bgp_node_1", "node_bgp_node_3"]
+    assert report["ecmp"] == {"10.96.0.0/16": 2} and report["unexpected"] == []
 
 
 def test_report_healthy():
@@ -202,3 +203,26 @@ def test_plan_upstream_peers_get_their_own_protocols_and_limit():
     assert [p["name"] for p in plan["peers"]] == ["node2", "node3"]
     assert plan["upstream"] == [{"name": "spine1", "protocol": "up_spine1", "ip": "192.0.2.250", "as_number": 65100,
                                  "max_prefixes": 500}]
+
+
+def test_report_names_unexpected_routes_a_missing_upstream_and_ecmp_width_per_range():
+    plan = _plan()
+    plan["service_prefixes"] = ["10.96.0.0/16", "10.96.0.0/16{32,32}", "198.51.100.0/26", "198.51.100.0/26{32,32}"]
+    plan["upstream"] = [{"name": "spine", "protocol": "up_spine", "ip": "198.18.140.1", "as_number": 65100}]
+    protocols = kos_bird.parse_protocols(PROTOCOLS)
+    routes = kos_bird.parse_routes(ROUTES)
+    # What an import filter should never let through: another node's block, a default route.
+    routes["10.244.26.0/24"].append({"proto": "node_bgp_node_1", "nexthops": []})
+    routes["0.0.0.0/0"] = [{"proto": "node_bgp_node_3", "nexthops": []}]
+    routes["198.51.100.0/26"] = [{"proto": "node_bgp_node_1", "nexthops": []}]
+    report = kos_bird.bgp_report(plan, protocols, routes)
+    assert report["unexpected"] == [
+        "10.244.26.0/24 from node bgp-node-1 (node_bgp_node_1) was accepted but is not the node's to announce: "
+        "check the import filter kos_import_node_bgp_node_1",
+        "0.0.0.0/0 from node bgp-node-3 (node_bgp_node_3) was accepted but is not the node's to announce: check "
+        "the import filter kos_import_node_bgp_node_3",
+    ]
+    assert "upstream session up_spine to spine (198.18.140.1, AS 65100) is not Established: absent" in report["missing"]
+    assert "range 198.51.100.0/26 is not announced by node_bgp_node_3 (ECMP set: node_bgp_node_1)" in report["missing"]
+    assert report["ecmp"] == {"10.96.0.0/16": 2, "198.51.100.0/26": 1}
+    assert not report["ok"]
