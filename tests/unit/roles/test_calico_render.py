@@ -13,10 +13,16 @@ import jsonschema
 import pytest
 import yaml
 
+from ansible_collections.kos.platform.plugins.module_utils import kos_versions
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SCHEMAS = os.path.join(TOP, "roles", "calico", "files", "schemas")
 PLAYBOOK = os.path.join(TOP, "tests", "unit", "playbooks", "calico_render.yml")
 VALIDATE = os.path.join(os.path.dirname(sys.executable), "kubernetes-validate")
+# The sample inventory's cluster_kubernetes_version picks the Calico release and the schema minor.
+VERSIONS = kos_versions.for_kubernetes(yaml.safe_load(open(os.path.join(
+    TOP, "inventories", "sample", "group_vars", "all", "cluster.yml"), encoding="utf-8"))["cluster_kubernetes_version"])
+K8S = VERSIONS["minor"] + ".0"  # kubernetes-validate holds one schema set per minor (x.y.0)
 
 
 def run(out, *extra):
@@ -95,7 +101,7 @@ def test_core_objects_pass_kubernetes_validate_strict(per_rack):
     assert kinds == ["Secret", "Role", "RoleBinding"]
     assert sorted(documents(str(secret_file))[0]["stringData"]) == [
         "tor1a", "tor1b", "tor2a", "tor2b", "tor3a", "tor3b"]
-    proc = subprocess.run([VALIDATE, "--strict", "-k", "1.31.0", str(secret_file), str(out / "node-patches.yaml")],
+    proc = subprocess.run([VALIDATE, "--strict", "-k", K8S, str(secret_file), str(out / "node-patches.yaml")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -106,7 +112,7 @@ def test_kubernetes_validate_strict_catches_an_unknown_field(per_rack, tmp_path)
     docs[0]["metadata"]["labelz"] = {"x": "y"}
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump_all(docs))
-    proc = subprocess.run([VALIDATE, "--strict", "-k", "1.31.0", str(broken)], capture_output=True, text=True,
+    proc = subprocess.run([VALIDATE, "--strict", "-k", K8S, str(broken)], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode != 0
 
@@ -124,8 +130,8 @@ def test_gate_names_the_missing_cluster(per_rack):
 def test_gate_names_the_missing_mirror(tmp_path):
     proc = run(str(tmp_path), "-e", "cluster_artifact_mirror=")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert "SKIPPED LAYER calico: Calico v3.29.1 (calico.yaml, calicoctl, images) needs an artifact mirror; set " \
-        "cluster_artifact_mirror" in " ".join(proc.stdout.split())
+    assert "SKIPPED LAYER calico: Calico %s (calico.yaml, calicoctl, images) needs an artifact mirror; set " \
+        "cluster_artifact_mirror" % VERSIONS["calico"] in " ".join(proc.stdout.split())
     assert sorted(os.path.basename(p) for p in glob.glob(str(tmp_path / "*.yaml"))) == [
         "calico-resources.yaml", "node-patches.yaml"]
 
