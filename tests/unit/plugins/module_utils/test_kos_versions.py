@@ -163,3 +163,20 @@ def test_downloads_without_pin_are_refused_unless_the_mirror_is_trusted():
 def test_an_empty_or_malformed_pin_is_no_pin():
     for bad in ("", None, "sha256:", "abc", "sha1:" + "a" * 40):
         assert kos_versions.download_checksums(URLS, {"calico.yaml": bad}, False)["calico.yaml"] == ""
+
+
+def test_the_cluster_model_rejects_versions_outside_the_matrix_and_carries_the_entry():
+    """kos_model.validate() reports the matrix's message; derive() puts the entry in kos_cluster.versions."""
+    from ansible_collections.kos.platform.plugins.module_utils import kos_model
+
+    from .test_kos_model import good_input
+
+    data = good_input()
+    data["cluster"]["kubernetes_version"] = "1.31.4"
+    problems = kos_model.validate(data)
+    assert kos_versions.errors("1.31.4")[0] in problems
+    data["cluster"]["kubernetes_version"] = "v1.36.4"
+    assert kos_model.validate(data) == []
+    model = kos_model.derive(data)
+    assert model["versions"] == kos_versions.for_kubernetes("1.36.4")
+    assert model["versions"]["kubernetes"] == model["kubernetes_version"] == "1.36.4"
