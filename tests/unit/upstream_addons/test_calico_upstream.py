@@ -107,6 +107,10 @@ def test_downloads_need_a_pin_or_explicit_trust(mirror, tmp_path):
     assert "calicoctl-linux-amd64" in text and "calico_checksums" in text and \
         "calico_trust_mirror_checksums: true" in text
     assert not (out / "calico-upstream.yaml").exists() and not (out / "calicoctl").exists()
+    # Preflight said so before any role ran: calicoctl unpinned and refused, calico.yaml pinned.
+    assert "calicoctl-linux-amd64 (Kubernetes %s, role calico) has no pinned sha256: the role refuses it" \
+        % DEFAULT["kubernetes"] in text
+    assert "calico.yaml (Kubernetes" not in text
 
     # The operator pins calicoctl: both download, each verified.
     pins = {"calico_checksums": {"calicoctl-linux-amd64": sha256(release / "calicoctl-linux-amd64")}}
