@@ -1,6 +1,6 @@
 """CoreDNS as the role renders it, held to CoreDNS's reference deployment.
 
-Upstream: coredns/deployment kubernetes/coredns.yaml.sed (commit in shared/upstream/coredns-deployment/VERSIONS),
+Upstream: coredns/deployment kubernetes/coredns.yaml.sed at 7853d4a (shared/upstream/coredns-deployment/VERSIONS),
 and kubeadm's CoreDNS version per release (cmd/kubeadm/app/constants/constants.go CoreDNSVersion) through
 the version matrix. Rendered for every Kubernetes minor of the matrix; CoreDNS cannot run here."""
 
