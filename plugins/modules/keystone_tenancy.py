@@ -85,7 +85,7 @@ options:
     description:
       - Level granted to the project's group (the project ID, as k8s-keystone-auth names it),
         i.e. to everyone who can scope a token to the project, B(whatever their role), unmapped
-        roles included. Empty (the default) grants nothing: least privilege.
+        roles included. Empty (the default) grants nothing, least privilege.
     type: str
     default: ''
   level_cluster_roles:

@@ -31,10 +31,39 @@ def root(tmp_path_factory):
                     '-keyout', str(pki / 'ca.key'), '-out', str(pki / 'ca.crt'), '-days', '1',
                     '-subj', '/CN=kos-test-ca'], check=True, capture_output=True)
     (base / 'etc/kubernetes/admin.conf').write_text('apiVersion: v1\nkind: Config\n')
+    bin_dir = base / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'crictl').write_text(CRICTL % sys.executable)
+    (bin_dir / 'crictl').chmod(0o755)
     return base
 
 
-def run_role(root, mode, check=False, extra=None):
+# STAND-IN (a mock, named as such): crictl of a container runtime running kube-apiserver and
+# k8s-keystone-auth, which cannot run here. Containers are {name: id} in crictl-state.json next to
+# the script; `stop` makes "kubelet" start a new container (id + "'"), unless the name is listed
+# in "crash"; KOS_CRICTL_FAIL makes every call fail as when the runtime is down. Calls go to crictl.log.
+CRICTL = """#!%s
+import json, os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+state_path = os.path.join(here, 'crictl-state.json')
+state = json.load(open(state_path)) if os.path.exists(state_path) else {}
+with open(os.path.join(here, 'crictl.log'), 'a') as log:
+    log.write(' '.join(sys.argv[1:]) + '\\n')
+if os.environ.get('KOS_CRICTL_FAIL'):
+    sys.exit('crictl: validate service connection: connection refused')
+if sys.argv[1] == 'ps':
+    name = sys.argv[sys.argv.index('--name') + 1].strip('^$')
+    if state.get(name):
+        print(state[name])
+elif sys.argv[1] == 'stop':
+    for name, cid in list(state.items()):
+        if cid in sys.argv[2:]:
+            state[name] = '' if name in state.get('crash', []) else cid + "'"
+    json.dump(state, open(state_path, 'w'))
+"""
+
+
+def run_role(root, mode, check=False, extra=None, env_extra=None):
     inventory_dir = root / 'inventory'
     inventory_dir.mkdir(exist_ok=True)
     (inventory_dir / 'hosts.yml').write_text(yaml.safe_dump({'all': {'hosts': {'cp1': {
@@ -65,7 +94,9 @@ def run_role(root, mode, check=False, extra=None):
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json',
                ANSIBLE_CALLBACKS_ENABLED='ansible.posix.json', ANSIBLE_CONFIG=os.path.join(TOP, 'ansible.cfg'),
                ANSIBLE_COLLECTIONS_PATH=os.path.join(TOP, '.collections'),
-               ANSIBLE_ROLES_PATH=os.path.join(TOP, 'roles'))
+               ANSIBLE_ROLES_PATH=os.path.join(TOP, 'roles'),
+               PATH=str(root / 'bin') + os.pathsep + os.environ['PATH'])
+    env.update(env_extra or {})
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     report = json.loads(proc.stdout)
     stats = dict(report['stats']['cp1'])
@@ -95,6 +126,11 @@ def test_rbac_mode_renders_valid_files_and_is_idempotent(root):
     assert '--listen=127.0.0.1:8443' in container['args']
     assert not any(a.startswith('--policy-configmap-name') for a in container['args'])  # RBAC: no webhook authz
     assert spec['hostNetwork'] is True
+    # Starts on a default run: k8s-keystone-auth exits at start when a named ConfigMap is missing
+    # (cloud-provider-openstack pkg/identity/keystone/keystone.go NewKeystoneAuth), so none is named,
+    # and without ConfigMaps it needs no kubeconfig: admin.conf is not mounted.
+    assert not any('configmap' in a or a.startswith('--kubeconfig') for a in container['args'])
+    assert all('admin.conf' not in v['hostPath']['path'] for v in spec['volumes'])
 
     authn = kubectl_view(auth_dir / 'webhook-authn.kubeconfig')
     assert authn['clusters'][0]['cluster']['server'] == 'https://127.0.0.1:8443/webhook'
@@ -121,17 +157,60 @@ def test_webhook_mode_adds_the_authorizer(root):
     authz = kubectl_view(root / 'etc/kubernetes/keystone/webhook-authz.kubeconfig')
     assert authz['clusters'][0]['cluster']['server'] == 'https://127.0.0.1:8443/webhook'
     pod = root / 'etc/kubernetes/manifests/k8s-keystone-auth.yaml'
-    assert '--policy-configmap-name=k8s-auth-policy' in yaml.safe_load(pod.read_text())['spec']['containers'][0]['args']
+    spec = yaml.safe_load(pod.read_text())['spec']
+    policy_file = root / 'etc/kubernetes/keystone/keystone-auth-policy.json'
+    assert '--keystone-policy-file=%s' % policy_file in spec['containers'][0]['args']
+    assert not any('configmap' in a for a in spec['containers'][0]['args'])
+    assert json.loads(policy_file.read_text()) == []  # shipped empty: the webhook starts, denies until tenancy
+    mounted = {v['hostPath']['path']: v['hostPath']['type'] for v in spec['volumes']}
+    assert mounted[str(policy_file)] == 'File'
     assert kubernetes_validate(pod).returncode == 0
 
 
+def test_webhook_policy_from_the_tenancy_output_restarts_the_webhook(root, ids, tmp_path):
+    """playbooks/tenancy.yml's step: the converter's policy (real Keystone) becomes the policy file."""
+    manifest = tmp_path / 'keystone-auth.yaml'
+    made = run_module(tmp_path, {'auth': admin_auth(), 'keystone_auth_file': str(manifest)})
+    assert not made.get('failed'), made.get('msg')
+    (root / 'bin' / 'crictl-state.json').write_text(json.dumps({'k8s-keystone-auth': 'w1'}))
+    rc, stats, _ = run_role(root, 'Webhook', extra={'keystone_auth_policy_source': str(manifest)})
+    assert rc == 0 and stats['failures'] == 0, stats['messages']
+    policy_file = root / 'etc/kubernetes/keystone/keystone-auth-policy.json'
+    expected = json.loads(yaml.safe_load_all(manifest.read_text()).__next__()['data']['policies'])
+    assert json.loads(policy_file.read_text()) == expected and len(expected) == 12
+    assert 'stop w1' in (root / 'bin' / 'crictl.log').read_text()
+    assert json.loads((root / 'bin' / 'crictl-state.json').read_text())['k8s-keystone-auth'] == "w1'"
+    rc, stats, _ = run_role(root, 'Webhook', extra={'keystone_auth_policy_source': str(manifest)})
+    assert rc == 0 and stats['changed'] == 0, stats
+
+
+def test_a_failed_api_server_restart_fails_the_play(root):
+    """Issue 13: the restart had failed_when: false, so a failed restart kept the old flags silently."""
+    rc, stats, _ = run_role(root, 'RBAC', extra={'keystone_auth_tls_server_name': 'kubernetes.default'},
+                            env_extra={'KOS_CRICTL_FAIL': '1'})
+    assert rc != 0 and stats['failures'] == 1, stats
+    assert any('connection refused' in m or 'crictl' in m for m in stats['messages']), stats['messages']
+    # A container that does not come back fails too (after keystone_auth_restart_timeout).
+    (root / 'bin' / 'crictl-state.json').write_text(json.dumps({'kube-apiserver': 'a1', 'crash': ['kube-apiserver']}))
+    rc, stats, _ = run_role(root, 'RBAC', extra={'keystone_auth_tls_server_name': 'kubernetes',
+                                                 'keystone_auth_restart_timeout': 5})
+    assert rc != 0 and stats['failures'] == 1, stats
+    # And a healthy restart passes: stopped once, running again under a new ID.
+    (root / 'bin' / 'crictl-state.json').write_text(json.dumps({'kube-apiserver': 'a2'}))
+    rc, stats, _ = run_role(root, 'RBAC', extra={'keystone_auth_tls_server_name': 'kubernetes.default.svc'})
+    assert rc == 0 and stats['failures'] == 0, stats['messages']
+    assert json.loads((root / 'bin' / 'crictl-state.json').read_text())['kube-apiserver'] == "a2'"
+    rc, stats, _ = run_role(root, 'RBAC')
+    assert rc == 0, stats['messages']
+
+
 def test_abac_mode_installs_the_generated_policy(root, ids, tmp_path):
-    # Back to a bare install: a discovery-only policy, so the API server can start before tenancy ran.
+    # Back to a bare install: a policy without tenant lines (and without the former nonResourcePath "*"
+    # line), so the API server can start before tenancy ran; discovery comes from RBAC's bootstrap roles.
     rc, stats, _ = run_role(root, 'ABAC')
     assert rc == 0 and stats['failures'] == 0, stats['messages']
     installed = root / 'etc/kubernetes/keystone/abac-policy.jsonl'
-    assert [json.loads(line)['spec'] for line in installed.read_text().splitlines()] == [
-        {'group': 'system:authenticated', 'nonResourcePath': '*', 'readonly': True}]
+    assert [line for line in installed.read_text().splitlines() if not line.startswith('#')] == []
     assert not (root / 'etc/kubernetes/keystone/webhook-authz.kubeconfig').exists()
 
     source = tmp_path / 'abac.jsonl'  # made by the module from the real Keystone

@@ -13,7 +13,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import admin_auth, kubernetes_validate, load_docs, run_module, tree
+from conftest import TOP, admin_auth, kubernetes_validate, load_docs, run_module, tree
+
+from ansible_collections.kos.platform.plugins.module_utils.kos_tenancy import abac_resources
+
+sys.path.insert(0, TOP)
+from tests.unit.authz.evaluator import Identity, Request, abac_allows, keystone_auth_allows  # noqa: E402
 
 ABAC = 'abac.authorization.kubernetes.io/v1beta1'
 
@@ -22,34 +27,27 @@ def abac_line(**spec):
     return json.dumps({'apiVersion': ABAC, 'kind': 'Policy', 'spec': spec}, sort_keys=True, separators=(',', ':'))
 
 
-def user_line(user, namespace, readonly):
-    return abac_line(user=user, namespace=namespace, resource='*', apiGroup='*', readonly=readonly)
-
-
-def group_line(project_id, namespace):
-    return abac_line(group=project_id, namespace=namespace, resource='*', apiGroup='*', readonly=True)
+def user_lines(user, namespace, level):
+    """The ABAC lines of one user on one namespace: the upstream ClusterRole of the level, resource by
+    resource (the derivation itself is proven by tests/unit/authz)."""
+    return [abac_line(user=user, namespace=namespace, apiGroup=group, resource=resource, readonly=readonly)
+            for group, resource, readonly in abac_resources(level)]
 
 
 CLI = 'ansible_collections.kos.platform.plugins.module_utils.kos_tenancy_cli'
-DISCOVERY = abac_line(group='system:authenticated', nonResourcePath='*', readonly=True)
+SEED_ACCESS = [  # (user, namespace, level), in file order
+    ('dave', 'analytics', 'edit'),  # inherited from the acme domain (erin is disabled)
+    ('dave', 'analytics-ml', 'edit'),
+    ('frank', 'analytics-ml', 'view'),  # ml-team, inherited to analytics' subtree
+    ('alice', 'data-lake', 'view'),
+    ('alice', 'web-shop', 'admin'),
+    ('bob', 'web-shop', 'edit'),  # reader + member through shop-devs: member wins
+    ('carol', 'web-shop', 'edit'),  # member through shop-devs
+]
 
 
-def expected_abac(ids):
-    p = ids['projects']
-    return [
-        DISCOVERY,
-        group_line(p['analytics'], 'analytics'),
-        user_line('dave', 'analytics', False),  # inherited from the acme domain (erin is disabled)
-        group_line(p['analytics-ml'], 'analytics-ml'),
-        user_line('dave', 'analytics-ml', False),
-        user_line('frank', 'analytics-ml', True),  # ml-team, inherited to analytics' subtree
-        group_line(p['Data_Lake'], 'data-lake'),
-        user_line('alice', 'data-lake', True),
-        group_line(p['web-shop'], 'web-shop'),
-        user_line('alice', 'web-shop', False),  # admin
-        user_line('bob', 'web-shop', False),  # reader + member through shop-devs: member wins
-        user_line('carol', 'web-shop', False),  # member through shop-devs
-    ]
+def expected_abac(ids, access=SEED_ACCESS):
+    return [line for user, namespace, level in access for line in user_lines(user, namespace, level)]
 
 
 def module_args(outdir, **extra):
@@ -112,9 +110,9 @@ def test_rbac_objects_are_exact_and_valid(ids, outdir):
                                               'ns-web-shop.yaml']
     docs = load_docs(manifests / 'ns-web-shop.yaml')
     web = ids['projects']['web-shop']
+    # No project-group binding unless asked (anyone with any role on the project would get it).
     assert [(d['kind'], d['metadata']['name']) for d in docs] == [
-        ('Namespace', 'web-shop'), ('RoleBinding', 'kos-tenancy-admin'), ('RoleBinding', 'kos-tenancy-edit'),
-        ('RoleBinding', 'kos-tenancy-project-group')]
+        ('Namespace', 'web-shop'), ('RoleBinding', 'kos-tenancy-admin'), ('RoleBinding', 'kos-tenancy-edit')]
     namespace = docs[0]['metadata']
     assert namespace['labels'] == {'app.kubernetes.io/managed-by': 'kos-tenancy', 'kos.platform/project-id': web}
     assert namespace['annotations'] == {'kos.platform/project-id': web, 'kos.platform/project-name': 'web-shop',
@@ -127,9 +125,6 @@ def test_rbac_objects_are_exact_and_valid(ids, outdir):
     assert [s['name'] for s in bindings['kos-tenancy-admin']['subjects']] == ['alice']
     assert bindings['kos-tenancy-edit']['roleRef']['name'] == 'edit'
     assert [s['name'] for s in bindings['kos-tenancy-edit']['subjects']] == ['bob', 'carol']
-    assert bindings['kos-tenancy-project-group']['roleRef']['name'] == 'view'
-    assert bindings['kos-tenancy-project-group']['subjects'] == [
-        {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'Group', 'name': web}]
     # Nothing cluster-wide, nothing for system: users.
     every = [d for f in sorted(os.listdir(manifests)) for d in load_docs(manifests / f)]
     assert {d['kind'] for d in every} == {'Namespace', 'RoleBinding'}
@@ -158,12 +153,9 @@ def test_keystone_auth_configmaps(ids, outdir):
     policies = json.loads(policy_cm['data']['policies'])
     web = ids['projects']['web-shop']
     web_rules = [p for p in policies if p['users']['projects'] == [web]]
-    assert [(p['users']['roles'], p['resource_permissions']) for p in web_rules] == [
-        (['admin'], {'web-shop/*': ['*']}),
-        (['member'], {"web-shop/!['roles', 'rolebindings']": ['*'],
-                      "web-shop/['roles', 'rolebindings']": ['get', 'list', 'watch']}),
-        (['reader'], {'web-shop/*': ['get', 'list', 'watch']}),
-    ]
+    assert [p['users']['roles'] for p in web_rules] == [['admin'], ['member'], ['reader']]
+    assert all('nonresource_permissions' not in p and not any('*' in key for key in p['resource_permissions'])
+               for p in policies)
     assert len(policies) == 4 * 3  # four namespaces, three mapped roles
     assert sync_cm['metadata']['name'] == 'keystone-sync-policy'
     import yaml
@@ -171,6 +163,55 @@ def test_keystone_auth_configmaps(ids, outdir):
     assert sync == {'data-types-to-sync': [], 'namespace-format': '%i',
                     'projects-blacklist': sorted([ids['projects']['admin'], ids['projects']['service']]),
                     'projects-name-blacklist': ['admin', 'service'], 'role-mappings': []}
+
+
+def token_identity(ids, user, project):
+    """The identity k8s-keystone-auth builds from a REAL token of this Keystone (authenticator.go)."""
+    import openstack
+    import seed
+    auth = admin_auth(username=user, password=seed.USER_PASSWORD, project_name=project)
+    conn = openstack.connect(auth=auth, auth_type='password', region_name='RegionOne')
+    access = conn.session.auth.get_access(conn.session)
+    # Keystone group names would be added too; they only matter for a project-group binding (off).
+    return Identity(access.username, ('system:authenticated', access.project_id),
+                    roles=tuple(sorted(access.role_names)), project_id=access.project_id,
+                    project_name=access.project_name)
+
+
+def test_outputs_evaluated_with_real_tokens(ids, outdir):
+    """Tokens of the real Keystone (roles incl. implied ones), the rendered files, upstream's rules."""
+    policy = json.loads(load_docs(outdir / 'keystone-auth.yaml')[0]['data']['policies'])
+    abac = (outdir / 'abac.jsonl').read_text()
+    bob = token_identity(ids, 'bob', 'web-shop')  # reader + member (group): member implies reader
+    assert {'member', 'reader'} <= set(bob.roles)
+    for allows, source in ((keystone_auth_allows, policy), (abac_allows, abac)):
+        assert allows(source, bob, Request('create', 'web-shop', 'apps', 'deployments'))
+        assert allows(source, bob, Request('get', 'web-shop', '', 'secrets'))  # upstream edit reads Secrets
+        assert not allows(source, bob, Request('update', 'web-shop', '', 'resourcequotas'))
+        assert not allows(source, bob, Request('create', 'web-shop', 'rbac.authorization.k8s.io', 'rolebindings'))
+        assert not allows(source, bob, Request('get', 'data-lake', '', 'pods'))
+        assert not allows(source, bob, Request('get', '', '', 'nodes'))
+    assert not abac_allows(abac, bob, Request('get', path='/metrics'))
+    alice = token_identity(ids, 'alice', 'Data_Lake')  # reader only
+    assert keystone_auth_allows(policy, alice, Request('list', 'data-lake', '', 'pods'))
+    assert not keystone_auth_allows(policy, alice, Request('get', 'data-lake', '', 'secrets'))
+    assert not keystone_auth_allows(policy, alice, Request('get', 'web-shop', '', 'pods'))  # token scoped elsewhere
+
+
+def test_two_roles_mapped_to_one_level_each_grant_it(admin_conn, ids, outdir, tmp_path):
+    """Issue item 4: one rule per Keystone role, since upstream requires ALL roles listed in a rule."""
+    role = admin_conn.identity.create_role(name='k8s-developer')
+    try:
+        mapping = {'admin': 'admin', 'member': 'edit', 'k8s-developer': 'edit', 'reader': 'view'}
+        out = tmp_path / 'two-roles'
+        result = run_module(tmp_path, module_args(out, role_mapping=mapping))
+        assert not result.get('failed'), result.get('msg')
+        policy = json.loads(load_docs(out / 'keystone-auth.yaml')[0]['data']['policies'])
+        bob = token_identity(ids, 'bob', 'web-shop')  # holds member, not k8s-developer
+        assert 'k8s-developer' not in bob.roles
+        assert keystone_auth_allows(policy, bob, Request('create', 'web-shop', 'apps', 'deployments'))
+    finally:
+        admin_conn.identity.delete_role(role)
 
 
 def test_second_run_changes_nothing(outdir, tmp_path):
@@ -196,8 +237,8 @@ def test_assignment_changes_show_as_diff(admin_conn, ids, outdir, tmp_path):
         assert len(abac_diff) == 1
         removed = set(abac_diff[0]['before'].splitlines()) - set(abac_diff[0]['after'].splitlines())
         added = set(abac_diff[0]['after'].splitlines()) - set(abac_diff[0]['before'].splitlines())
-        assert removed == {user_line('alice', 'web-shop', False)}
-        assert added == {user_line('frank', 'data-lake', False)}
+        assert removed == set(user_lines('alice', 'web-shop', 'admin'))
+        assert added == set(user_lines('frank', 'data-lake', 'edit'))
         # Keystone-auth policy is per project and role, not per user: it does not move.
         assert sorted(os.path.basename(f['path']) for f in checked['files']) == [
             'abac.jsonl', 'ns-data-lake.yaml', 'ns-web-shop.yaml']
@@ -225,7 +266,7 @@ def test_vanished_project_keeps_its_namespace_unless_pruned(admin_conn, ids, out
     created = run_module(tmp_path, module_args(outdir))
     ns_file = outdir / 'manifests' / 'ns-tmp-proj.yaml'
     assert created['changed'] and ns_file.exists()
-    assert user_line('bob', 'tmp-proj', False) in read_lines(outdir / 'abac.jsonl')
+    assert set(user_lines('bob', 'tmp-proj', 'edit')) <= set(read_lines(outdir / 'abac.jsonl'))
 
     idn.delete_project(project)
     orphaned = run_module(tmp_path, module_args(outdir))
@@ -285,6 +326,101 @@ def test_users_sharing_a_name_across_domains_get_nothing(admin_conn, ids, outdir
         assert any("share the name 'bob'" in w for w in result['warnings_tenancy'])
     finally:
         idn.delete_user(twin)
+    assert run_module(tmp_path, module_args(outdir), check=True)['changed'] is False
+
+
+def test_a_name_shared_with_a_user_who_has_no_grant_gives_nobody_access(admin_conn, ids, outdir, tmp_path):
+    """Issue item 1: a disabled user of another domain with NO role at all still takes the name."""
+    idn = admin_conn.identity
+    twin = idn.create_user(name='alice', domain_id=ids['domains']['acme'], password='x-twin-pw', is_enabled=False)
+    try:
+        result = run_module(tmp_path, module_args(outdir), check=True)
+        assert not result.get('failed'), result.get('msg')
+        assert all('alice' not in ns['users'] for ns in result['namespaces'].values())
+        warning = [w for w in result['warnings_tenancy'] if "share the name 'alice'" in w]
+        assert warning and ids['users']['alice'] in warning[0] and twin.id in warning[0]
+    finally:
+        idn.delete_user(twin)
+
+
+def test_projects_of_a_disabled_domain_get_nothing(admin_conn, ids, outdir, tmp_path):
+    """Issue item 2: Keystone refuses tokens in a disabled domain; its projects get no namespace."""
+    idn = admin_conn.identity
+    domain = idn.create_domain(name='frozen', is_enabled=True)
+    project = idn.create_project(name='cold-store', domain_id=domain.id)
+    role_assignment(admin_conn, project.id, ids['users']['bob'], 'member', grant=True)
+    try:
+        idn.update_domain(domain, is_enabled=False)
+        result = run_module(tmp_path, module_args(outdir), check=True)
+        assert not result.get('failed'), result.get('msg')
+        assert 'cold-store' not in result['namespaces']
+        assert {'id': project.id, 'name': 'cold-store', 'domain': 'frozen', 'reason': 'domain disabled'} in \
+            result['skipped_projects']
+        assert result['changed'] is False
+    finally:
+        idn.update_domain(domain, is_enabled=False)
+        idn.delete_project(project)
+        idn.delete_domain(domain)
+
+
+def test_project_group_binding_only_on_request(ids, outdir, tmp_path):
+    """Issue item 6: by default nobody gets rights for merely holding some role on the project."""
+    assert not any('group' in json.loads(line)['spec'] for line in read_lines(outdir / 'abac.jsonl'))
+    out = tmp_path / 'with-group'
+    result = run_module(tmp_path, module_args(out, project_group_permission='view'))
+    assert not result.get('failed'), result.get('msg')
+    docs = {d['metadata']['name']: d for d in load_docs(out / 'manifests' / 'ns-web-shop.yaml')}
+    assert docs['kos-tenancy-project-group']['subjects'] == [
+        {'apiGroup': 'rbac.authorization.k8s.io', 'kind': 'Group', 'name': ids['projects']['web-shop']}]
+
+
+def test_reserved_keystone_group_names_stop_the_run(admin_conn, ids, outdir, tmp_path):
+    """Issue item 5: k8s-keystone-auth passes Keystone group NAMES to Kubernetes (authenticator.go)."""
+    idn = admin_conn.identity
+    group = idn.create_group(name='system:masters', domain_id=ids['domains']['acme'])
+    try:
+        assert_fails_cleanly(tmp_path, outdir, module_args(outdir), "Keystone group 'system:masters' (id %s"
+                             % group.id, 'rename the Keystone group')
+    finally:
+        idn.delete_group(group)
+
+
+def test_every_problem_is_reported_in_one_run(admin_conn, ids, outdir, tmp_path):
+    """Issue item 7: collisions, refused names and bad mappings together, before anything is written."""
+    idn = admin_conn.identity
+    twin = idn.create_project(name='Web.Shop', domain_id=ids['domains']['acme'])
+    kube = idn.create_project(name='Kube System', domain_id='default')
+    group = idn.create_group(name='kubeadm:cluster-admins', domain_id='default')
+    try:
+        mapping = {'admin': 'admin', 'member': 'edit', 'k8s-operator': 'edit'}
+        result = assert_fails_cleanly(
+            tmp_path, outdir, module_args(outdir, role_mapping=mapping), '4 problems',
+            'do not exist: k8s-operator', "'kubeadm:cluster-admins' (id %s" % group.id,
+            "protected namespace 'kube-system'", 'namespace name collision', twin.id)
+        assert result['msg'].count('\n- ') == 4
+    finally:
+        idn.delete_project(twin)
+        idn.delete_project(kube)
+        idn.delete_group(group)
+
+
+def test_implied_roles_of_unmapped_roles_count(admin_conn, ids, outdir, tmp_path):
+    """An unmapped role that implies a mapped one grants it: Keystone's effective listing expands
+    implied roles, exactly as tokens carry them."""
+    idn = admin_conn.identity
+    auditor = idn.create_role(name='auditor')
+    reader = idn.find_role('reader', ignore_missing=False)
+    admin_conn.session.put('/roles/%s/implies/%s' % (auditor.id, reader.id),
+                           endpoint_filter={'service_type': 'identity'})
+    idn.assign_project_role_to_user(ids['projects']['Data_Lake'], ids['users']['carol'], auditor)
+    try:
+        result = run_module(tmp_path, module_args(outdir), check=True)
+        assert result['namespaces']['data-lake']['users'] == {'alice': 'view', 'carol': 'view'}
+        carol = token_identity(ids, 'carol', 'Data_Lake')
+        assert set(carol.roles) == {'auditor', 'reader'}
+    finally:
+        idn.unassign_project_role_from_user(ids['projects']['Data_Lake'], ids['users']['carol'], auditor)
+        idn.delete_role(auditor)
     assert run_module(tmp_path, module_args(outdir), check=True)['changed'] is False
 
 

@@ -54,3 +54,13 @@ def test_only_secrets_are_no_log():
     secret = sorted(k for k, v in spec['auth']['options'].items() if v.get('no_log'))
     assert secret == ['application_credential_secret', 'password', 'token']
     assert not spec['auth'].get('no_log')
+
+
+def test_least_privilege_defaults():
+    """No project-group binding and no ABAC discovery line unless asked; documentation agrees."""
+    import yaml
+    spec = keystone_tenancy.KeystoneTenancyModule.argument_spec
+    assert spec['project_group_permission']['default'] == ''
+    assert spec['abac_discovery']['default'] is False
+    docs = yaml.safe_load(keystone_tenancy.DOCUMENTATION)['options']
+    assert docs['project_group_permission']['default'] == '' and docs['abac_discovery']['default'] is False

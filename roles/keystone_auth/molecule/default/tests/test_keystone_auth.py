@@ -15,6 +15,8 @@ def test_webhook_static_pod(host):
     assert container["image"] == "artifactory.example.com/registry.k8s.io/provider-os/k8s-keystone-auth:v1.31.2"
     assert "--keystone-url=https://keystone.example.com:5000/v3" in container["args"]
     assert spec["hostNetwork"] is True
+    # No ConfigMap named (k8s-keystone-auth exits at start when one is missing), no admin kubeconfig.
+    assert not any("configmap" in a or a.startswith("--kubeconfig") for a in container["args"])
 
 
 def test_authentication_webhook_config(host):
@@ -29,4 +31,5 @@ def test_abac_policy_installed(host):
     policy = host.file("/etc/kubernetes/keystone/abac-policy.jsonl")
     assert policy.mode == 0o600
     lines = [json.loads(line) for line in policy.content_string.splitlines()]
-    assert [p["spec"].get("user") for p in lines] == [None, "alice"]
+    assert [(p["spec"]["user"], p["spec"]["resource"]) for p in lines] == [("alice", "configmaps"),
+                                                                           ("alice", "deployments")]
