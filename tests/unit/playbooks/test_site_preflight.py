@@ -132,3 +132,17 @@ def test_invalid_input_stops_every_entry_point_in_preflight(entry_point_runs, en
     # -e cluster_as_number=64513, cluster_api_port=6443, cluster_pod_block_prefix=25 are read as numbers
     assert [m for m in failed[0]["msg"] if "whole number" in m or "TCP port" in m] == []
     assert all(s["unreachable"] == 0 and s["changed"] == 0 for s in result["stats"].values())
+
+
+def test_command_line_numbers_are_read_as_numbers_end_to_end():
+    # -e key=value gives the play strings; preflight reads them as the numbers they spell.
+    proc, result = run_site(os.path.join(TOP, "inventories/sample"), "-e", "cluster_api_port=6443",
+                            "-e", "cluster_pod_block_prefix=25", "-e", "cluster_as_number=64513",
+                            playbook=os.path.join(TOP, "tests/unit/playbooks/model.yml"))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    shown = [res["msg"] for task in result["plays"][0]["tasks"] for res in task["hosts"].values()
+             if task["task"]["name"] == "Show the model"]
+    model = shown[0]
+    assert model["api"]["port"] == 6443
+    assert model["networks"]["pod_block_prefix"] == 25
+    # cluster_as_number=64513 was accepted too (the run passed preflight)
