@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.kos.platform.plugins.module_utils import kos_versions
 
@@ -20,14 +21,22 @@ def kubernetes_versions(version):
         raise AnsibleFilterError(str(exc.args[0])) from exc
 
 
+def _trust(value, role="the role"):
+    """A boolean word read strictly: -e name=false is the string 'false', which is not trust."""
+    try:
+        return boolean(value, strict=True)
+    except TypeError as exc:
+        raise AnsibleFilterError("%s_trust_mirror_checksums is %r: give true or false" % (role, value)) from exc
+
+
 def artifact_checksums(urls, pins=None, trust_mirror=False):
     """get_url checksum arguments of downloads {artifact: url}: a pin, the mirror's .sha256 if trusted, or ''."""
-    return kos_versions.download_checksums(urls, pins or {}, bool(trust_mirror))
+    return kos_versions.download_checksums(urls, pins or {}, _trust(trust_mirror))
 
 
 def refused_downloads(urls, pins, trust_mirror, role):
     """Messages for downloads that have no pin and whose role does not trust the mirror."""
-    return kos_versions.refused_downloads(urls, pins or {}, bool(trust_mirror), role)
+    return kos_versions.refused_downloads(urls, pins or {}, _trust(trust_mirror, role), role)
 
 
 def unpinned_artifacts(version, pins=None, trusted_roles=None):
