@@ -49,7 +49,7 @@ CONTROLLER_MANAGER = frozenset({
 SCHEDULER = frozenset({"bind-address", "feature-gates", "profiling", "config", "v", "leader-elect"})
 KUBELET = frozenset({
     "node-ip", "cloud-provider", "hostname-override", "node-labels", "register-with-taints",
-    "provider-id", "v", "pod-infra-container-image", "root-dir", "cert-dir", "image-credential-provider-config",
+    "provider-id", "v", "root-dir", "cert-dir", "image-credential-provider-config",
     "image-credential-provider-bin-dir"})
 KNOWN = {"apiServer": APISERVER, "controllerManager": CONTROLLER_MANAGER, "scheduler": SCHEDULER,
          "kubelet": KUBELET}

@@ -39,9 +39,8 @@ SECRET_VALUE = re.compile(r"[a-z0-9]{6}\.[a-z0-9]{16}|\b[0-9a-fA-F]{64}\b")
 # JoinConfiguration.controlPlane localAPIEndpoint: cmd/kubeadm/app/phases/controlplane/manifests.go
 # getAPIServerCommand sets advertise-address and secure-port from it). In ClusterConfiguration, which
 # kubeadm stores in the kubeadm-config ConfigMap for every control plane, they would give every API
-# server the first one's address. The same holds for the kubelet's node-ip and hostname-override.
+# server the first one's address.
 PER_NODE_APISERVER_FLAGS = frozenset({"advertise-address", "secure-port", "bind-address"})
-PER_NODE_KUBELET_FLAGS = frozenset({"node-ip", "hostname-override"})
 
 
 def flags(argv):
@@ -266,12 +265,6 @@ def join_configuration_errors(join):
     if not path.startswith("/") or not path.endswith(".crt"):
         errors.append("caCertPath: the ca certificate path must be an absolute path")
     return errors
-
-
-def kubelet_args_errors(registration_args, kind):
-    """kos.platform rule: per-node kubelet flags only in nodeRegistration (never in a shared document)."""
-    return ["%s: kubelet flag %s is one node's value" % (kind, name)
-            for name in sorted(PER_NODE_KUBELET_FLAGS & set(registration_args))]
 
 
 def control_plane_endpoint_errors(cluster, control_plane_addresses):
