@@ -11,8 +11,12 @@ The structs below are transcribed field by field (json name and Go type, comment
       validity periods, proxy, dns.disabled, imagePullSerial, Reset/UpgradeConfiguration). kubeadm 1.35 is
       the last to read it (removed by kubernetes/kubernetes#136016, 1.36); kos.platform renders v1beta4.
   kubelet.config.k8s.io/v1beta1: staging/src/k8s.io/kubelet/config/v1beta1/types.go at commit
-      8383bd62ee26c68c4eac4b49431d3403d0880a26, plus the fields added since, each with the release
-      that added it (KUBELET_ADDED below).
+      8383bd62ee26c68c4eac4b49431d3403d0880a26 (a 1.26/1.27-era version: the only one readable here), plus
+      the fields added since, each with the release that added it (KUBELET_ADDED below). Those were NOT
+      read from a types.go here (no newer version could be fetched); they follow the kubelet-config.v1beta1
+      reference of each release, and only their type names (CrashLoopBackOffConfig, UserNamespaces,
+      ImagePullCredentialsVerificationPolicy) were confirmed on pkg.go.dev's k8s.io/kubelet/config/v1beta1
+      index. Replace the list by the 1.37 types.go when it can be read.
   kubeproxy.config.k8s.io/v1alpha1: staging/src/k8s.io/kube-proxy/config/v1alpha1/types.go at commit
       ce3490900116b936d61ee08888436fda1f7abe49 (with nftables, 1.29+).
   Shared types: k8s.io/api core/v1 Taint and EnvVar, k8s.io/component-base logs/api/v1
@@ -454,7 +458,8 @@ KUBELET_V1BETA1 = {
         idsPerPod int64"""),
 }
 # Fields added to KubeletConfiguration after that commit, with the Kubernetes release that added them
-# (kubelet configuration reference, kubelet-config.v1beta1, of each release).
+# (kubelet configuration reference, kubelet-config.v1beta1, of each release; see the module docstring:
+# transcribed from the reference, not from a types.go read here).
 KUBELET_ADDED = [
     ("containerRuntimeEndpoint", "string", "1.27"), ("imageServiceEndpoint", "string", "1.27"),
     ("maxParallelImagePulls", "int32", "1.27"), ("enableSystemLogQuery", "bool", "1.27"),
