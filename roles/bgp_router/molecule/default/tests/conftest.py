@@ -1,7 +1,7 @@
-"""The scenario's cluster model and helpers, shared by the live BGP tests.
+"""The scenario's cluster model and helpers, shared by the live data-centre tests.
 
 The model is derived from molecule.yml with the same code the preflight role runs, so the tests
-expect exactly what the router and the Calico stand-in were generated from.
+expect exactly what the routers and the stand-ins were generated from.
 """
 
 import json
@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import netaddr
 import pytest
 import testinfra
 import yaml
@@ -22,7 +23,8 @@ if COLLECTIONS not in sys.path:
 
 from ansible_collections.kos.platform.plugins.module_utils import kos_bird, kos_model  # noqa: E402
 
-ROUTER = "bgp-router-1"
+SPINE = "bgp-spine"
+CLIENT = "bgp-client"
 
 
 def _load(path):
@@ -39,19 +41,32 @@ def _model():
     for platform in scenario["platforms"]:
         for group in platform.get("groups", []):
             groups.setdefault(group, []).append(platform["name"])
+    hosts = {name: dict(values) for name, values in inventory["host_vars"].items()}
+    for name in groups["bgp_routers"]:
+        hosts[name]["bgp_router_upstream_peers"] = variables["bgp_router_upstream_peers"]
     model_input = {
         "cluster": {k[len("cluster_"):]: v for k, v in variables.items() if k.startswith("cluster_")},
         "groups": groups,
-        "hosts": {name: dict(values) for name, values in inventory["host_vars"].items()},
+        "hosts": hosts,
     }
     bgp_defaults = _load(os.path.join(TOP, "roles", "bgp_router", "defaults", "main.yml"))
     bgp_defaults.update({k: v for k, v in variables.items() if k.startswith("bgp_router_")})
-    return kos_model.derive(model_input), bgp_defaults
+    return kos_model.derive(model_input), bgp_defaults, groups
 
 
-MODEL, ROUTER_VARS = _model()
-PLAN = kos_bird.router_plan(MODEL, ROUTER, {"pod_prefix_match": ROUTER_VARS["bgp_router_pod_prefix_match"]})
+MODEL, ROUTER_VARS, GROUPS = _model()
+ROUTERS = GROUPS["bgp_routers"]
+NODES = list(MODEL["nodes"])
+PLANS = {router: kos_bird.router_plan(MODEL, router, {
+    "pod_prefix_match": ROUTER_VARS["bgp_router_pod_prefix_match"],
+    "max_local_service_routes": ROUTER_VARS["bgp_router_max_local_service_routes"]}) for router in ROUTERS}
 HOLD_TIME = ROUTER_VARS["bgp_router_hold_time"]
+SERVICE = netaddr.IPNetwork(MODEL["networks"]["service"])
+WEB_IP = str(SERVICE[20])          # a Service every node backs (ECMP)
+LOCAL_IP = str(SERVICE[100])       # a Local Service, endpoint on the first control plane only
+LOCAL_NODE = GROUPS["kube_control_plane"][0]
+DNS_IP = MODEL["service_ips"]["dns"]
+POD_IPS = {name: str(netaddr.IPNetwork(node["pod_block"])[1]) for name, node in MODEL["nodes"].items()}
 
 
 def host(name):
@@ -72,24 +87,95 @@ def birdc(name, *args):
     return host(name).check_output("birdc -r " + " ".join(args))
 
 
-def protocols(name=ROUTER):
+def protocols(name):
     return kos_bird.parse_protocols(birdc(name, "show", "protocols"))
 
 
-def kernel_routes(name=ROUTER):
-    """{prefix: sorted next-hop addresses} of the routes BIRD put in the kernel."""
+def kernel_routes(name):
+    """{prefix: sorted next-hop addresses} of the routes BIRD put in the kernel of host name."""
     routes = json.loads(host(name).check_output("ip -4 -j route show proto bird"))
     result = {}
     for route in routes:
-        prefix = route["dst"] if "/" in route["dst"] else route["dst"] + "/32"
+        prefix = route["dst"] if "/" in route["dst"] else (route["dst"] + "/32" if route["dst"] != "default"
+                                                          else "0.0.0.0/0")
         hops = [hop["gateway"] for hop in route.get("nexthops", [])] or [route.get("gateway")]
         result[prefix] = sorted(hops)
     return result
 
 
+def established(name, expected):
+    state = protocols(name)
+    return all(state.get(p, {}).get("info", "").startswith("Established") for p in expected)
+
+
+def router_sessions(router):
+    plan = PLANS[router]
+    return [p["protocol"] for p in plan["peers"]] + [u["protocol"] for u in plan["upstream"]]
+
+
 def all_established():
-    state = protocols()
-    return all(state.get(p["protocol"], {}).get("info", "").startswith("Established") for p in PLAN["peers"])
+    return all(established(r, router_sessions(r)) for r in ROUTERS)
+
+
+# The client's probes: one python3 run inside the client container per batch (stdlib only).
+CLIENT_TOOL = r'''
+import json, socket, struct, sys
+def recvall(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            raise OSError("connection closed")
+        data += chunk
+    return data
+def http(ip, port):
+    s = socket.create_connection((ip, port), timeout=2)
+    s.sendall(b"GET / HTTP/1.0\r\nHost: kos\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return data.split(b"\r\n\r\n", 1)[1].decode().strip()
+def dns(ip, name, tcp):
+    query = struct.pack(">HHHHHH", 0x4b05, 0x0100, 1, 0, 0, 0)
+    query += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    if tcp:
+        s = socket.create_connection((ip, 53), timeout=2)
+        s.sendall(struct.pack(">H", len(query)) + query)
+        reply = recvall(s, struct.unpack(">H", recvall(s, 2))[0])
+        s.close()
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        s.sendto(query, (ip, 53))
+        reply = s.recv(4096)
+    answers = struct.unpack(">H", reply[6:8])[0]
+    return {"rcode": reply[3] & 15, "answers": answers, "address": socket.inet_ntoa(reply[-4:]) if answers else None}
+results = []
+for op in json.loads(sys.argv[1]):
+    try:
+        if op[0] == "http":
+            results.append(http(op[1], op[2]))
+        else:
+            results.append(dns(op[1], op[2], op[0] == "dns_tcp"))
+    except Exception as exc:
+        results.append("error: %s" % exc)
+print(json.dumps(results))
+'''
+
+
+def client(*ops):
+    """Run probes from the client: ("http", ip, port) -> body; ("dns_udp"|"dns_tcp", ip, name) -> dict."""
+    done = subprocess.run(["docker", "exec", CLIENT, "python3", "-c", CLIENT_TOOL, json.dumps(list(ops))],
+                          capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
+def http_many(ip, count):
+    return client(*[("http", ip, 8080)] * count)
 
 
 def playbook(path, *extra):
@@ -109,4 +195,5 @@ def playbook(path, *extra):
 @pytest.fixture(scope="session", autouse=True)
 def sessions_up():
     """Every test starts from a converged fabric (bounded wait)."""
-    assert wait_for(all_established, 30), "sessions not Established within 30 s: %s" % protocols()
+    assert wait_for(all_established, 30), "sessions not Established within 30 s: %s" % {
+        r: protocols(r) for r in ROUTERS}
