@@ -168,9 +168,13 @@ def _networks(cluster, errors):
         raw = cluster.get(key)
         var = "cluster_" + key
         if raw in (None, ""):
-            errors.append("%s is not set: give the %s network in CIDR form, e.g. %s" % (
+            # Only ever missing without a default: the pod and service ranges get one unless the
+            # model has BGP routers (kos_model_input.normalize), the node network never does.
+            errors.append("%s is not set: give the %s network in CIDR form, e.g. %s (%s)" % (
                 var, key.split("_")[0], {"node_cidr": "192.0.2.0/24", "pod_cidr": "10.244.0.0/16",
-                                          "service_cidr": "10.96.0.0/16"}[key]))
+                                          "service_cidr": "10.96.0.0/16"}[key],
+                "there is no default: it is the site's own network" if key == "node_cidr" else
+                "there is no default while the model has BGP routers: the range is announced to them"))
             continue
         net = _net(raw)
         if net is None:
@@ -403,7 +407,7 @@ def validate(model_input):
                                            (model_input.get("hosts") or {})},
                            bool(_routers(model_input, cluster)), errors)
     errors.extend(kos_model_input.image_builder_address_errors(model_input, nets, host_ip, _ip))
-    errors.extend(kos_model_input.errors(model_input))
+    kos_model_input.merge_errors(errors, kos_model_input.errors(model_input))
     return errors
 
 

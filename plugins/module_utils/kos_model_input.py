@@ -54,7 +54,6 @@ REQUIRED = {
 # Defaults that are used, but said: the announced ones only while nothing is announced.
 PRINTED_DEFAULTS = {"domain": "cluster.local", "pod_cidr": "10.244.0.0/16", "service_cidr": "10.96.0.0/16"}
 ANNOUNCED = ("pod_cidr", "service_cidr")
-ANNOUNCED_EXAMPLES = {"pod_cidr": "10.244.0.0/16", "service_cidr": "10.96.0.0/16"}
 # kubespray's names for what the model calls otherwise (kubespray's inventory/sample group_vars).
 KUBESPRAY = {
     "kube_pods_subnet": "cluster_pod_cidr",
@@ -296,16 +295,9 @@ def errors(model_input):
     """Problems of the input that kos_model's own checks do not see, each naming the variable and the fix."""
     result = []
     raw = (model_input or {}).get("cluster") or {}
-    announced = _announced(model_input, raw)
     for key, fix in sorted(REQUIRED.items()):
         if raw.get(key) in (None, ""):
             result.append("cluster_%s is not set: %s" % (key, fix))
-    if announced:
-        for key in ANNOUNCED:
-            if raw.get(key) in (None, ""):
-                result.append("cluster_%s is not set, and the model has BGP routers that the range would be "
-                              "announced to: set it to the range the data centre gave this cluster, e.g. %s "
-                              "(there is no default then)" % (key, ANNOUNCED_EXAMPLES[key]))
     names = list((model_input or {}).get("variables") or [])
     for host in ((model_input or {}).get("hosts") or {}).values():
         names += (host or {}).get("variables") or []
@@ -332,6 +324,14 @@ def errors(model_input):
     result.extend(_host_name_errors(model_input))
     result.extend(_settings_errors((model_input or {}).get("settings") or {}))
     return result
+
+
+def merge_errors(errors, own):
+    """Add this module's messages to kos_model's; a form problem of cluster_api_endpoint said here
+    (a URL, a port) replaces the generic "neither an IP address nor a DNS name" of kos_api_endpoint."""
+    if any(m.startswith("cluster_api_endpoint is ") for m in own):
+        errors[:] = [e for e in errors if not (e.startswith("cluster_api_endpoint is ") and "neither an IP" in e)]
+    errors.extend(own)
 
 
 def _endpoint_errors(endpoint):

@@ -70,14 +70,14 @@ CASES = [
     C("name empty from -e", "cluster_name is not set: name the cluster with a DNS label, e.g. kos-prod1 (it tags "
       "the cloud resources and names the cluster's CA directory on the controller, so there is no default)",
       cli=["cluster_name="]),
-    C("node cidr missing", "cluster_node_cidr is not set: give the node network in CIDR form, e.g. 192.0.2.0/24",
-      unset=["cluster_node_cidr"]),
-    C("pod cidr missing with routers", "cluster_pod_cidr is not set, and the model has BGP routers that the range "
-      "would be announced to: set it to the range the data centre gave this cluster, e.g. 10.244.0.0/16 (there is "
-      "no default then)", unset=["cluster_pod_cidr"]),
-    C("service cidr missing with routers", "cluster_service_cidr is not set, and the model has BGP routers that "
-      "the range would be announced to: set it to the range the data centre gave this cluster, e.g. 10.96.0.0/16 "
-      "(there is no default then)", unset=["cluster_service_cidr"]),
+    C("node cidr missing", "cluster_node_cidr is not set: give the node network in CIDR form, e.g. 192.0.2.0/24 "
+      "(there is no default: it is the site's own network)", unset=["cluster_node_cidr"]),
+    C("pod cidr missing with routers", "cluster_pod_cidr is not set: give the pod network in CIDR form, e.g. "
+      "10.244.0.0/16 (there is no default while the model has BGP routers: the range is announced to them)",
+      unset=["cluster_pod_cidr"]),
+    C("service cidr missing with routers", "cluster_service_cidr is not set: give the service network in CIDR "
+      "form, e.g. 10.96.0.0/16 (there is no default while the model has BGP routers: the range is announced to "
+      "them)", unset=["cluster_service_cidr"]),
     C("kubespray cluster_name as domain", "cluster_name is 'cluster.local', a DNS domain: kubespray's cluster_name "
       "is the domain, here it names the cluster; set cluster_domain: cluster.local and a cluster_name such as "
       "kos-prod1", set={"cluster_name": "cluster.local"}, unset=["cluster_domain"]),

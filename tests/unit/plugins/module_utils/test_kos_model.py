@@ -76,7 +76,8 @@ BAD_CASES = [
     ("kubernetes version malformed", set_cluster("kubernetes_version", "latest"),
      "cluster_kubernetes_version is 'latest': give a release such as 1.31.4"),
     ("node cidr missing", set_cluster("node_cidr", ""),
-     "cluster_node_cidr is not set: give the node network in CIDR form, e.g. 192.0.2.0/24"),
+     "cluster_node_cidr is not set: give the node network in CIDR form, e.g. 192.0.2.0/24 (there is no default: "
+     "it is the site's own network)"),
     ("pod cidr malformed", set_cluster("pod_cidr", "10.244.0.0"),
      "cluster_pod_cidr is '10.244.0.0', not a CIDR: write it as ADDRESS/PREFIX, e.g. 10.244.0.0/16"),
     ("service cidr garbage", set_cluster("service_cidr", "10.96.0.0/33"),
@@ -216,7 +217,8 @@ def test_several_problems_are_all_reported():
 def test_derived_service_ips_and_api():
     model = kos_model.derive(good_input())
     assert model["service_ips"] == {"kubernetes": "10.96.0.1", "dns": "10.96.0.10"}
-    # No VIP and no load balancer: the local proxy on every node (tests/unit/plugins/module_utils/test_kos_api_endpoint.py).
+    # No VIP and no load balancer: the local proxy on every node
+    # (tests/unit/plugins/module_utils/test_kos_api_endpoint.py).
     assert {k: model["api"][k] for k in ("mode", "endpoint", "port", "url")} == {
         "mode": "local_proxy", "endpoint": "127.0.0.1", "port": 6443, "url": "https://127.0.0.1:6444"}
     assert model["kubernetes_version"] == "1.37.1"
