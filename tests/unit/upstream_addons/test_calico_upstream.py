@@ -88,8 +88,8 @@ def download(out, mirror_url, *extra):
     cmd = ["ansible-playbook", "-i", os.path.join(TOP, "inventories", "sample"), PLAYBOOK,
            "-e", "render_root=%s" % out, "-e", "cluster_artifact_mirror=%s" % mirror_url,
            "-e", "ansible_connection=local", "-e", "ansible_become=false",
-           "-e", "ansible_python_interpreter=%s" % sys.executable, *extra]
-    return subprocess.run(cmd, cwd=TOP, env=env, capture_output=True, text=True, timeout=300)
+           "-e", "ansible_python_interpreter=%s" % sys.executable, "--limit", "kube_control_plane[0]", *extra]
+    return subprocess.run(cmd, cwd=TOP, env=env, capture_output=True, text=True, timeout=1200)
 
 
 def sha256(path):
