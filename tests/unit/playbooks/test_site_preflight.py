@@ -146,3 +146,14 @@ def test_command_line_numbers_are_read_as_numbers_end_to_end():
     assert model["api"]["port"] == 6443
     assert model["networks"]["pod_block_prefix"] == 25
     # cluster_as_number=64513 was accepted too (the run passed preflight)
+
+
+def test_os_families_from_the_command_line_are_a_list_not_characters():
+    # This controller runs Debian: "NotDebian" must not match it as a substring would, "Debian,RedHat" must.
+    playbook = os.path.join(TOP, "tests/unit/playbooks/os_check.yml")
+    proc, result = run_site("localhost,", "-e", "preflight_supported_os_families=NotDebian", playbook=playbook)
+    assert proc.returncode == 2, proc.stdout[-2000:]
+    failed = [res for task in result["plays"][0]["tasks"] for res in task["hosts"].values() if res.get("failed")]
+    assert "which kos.platform does not support: use a host of the NotDebian family" in failed[0]["msg"]
+    proc, result = run_site("localhost,", "-e", "preflight_supported_os_families=Debian,RedHat", playbook=playbook)
+    assert proc.returncode == 0, proc.stdout[-2000:]
