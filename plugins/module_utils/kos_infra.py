@@ -20,7 +20,9 @@ module_utils/resource.py, one module per resource):
 the kinds are applied: ``preflight()`` returns every problem before anything is created;
 ``apply()`` makes the cloud match the plan (servers, ports and volumes in parallel: create calls
 are issued together, then one poll loop waits for all); ``teardown()`` removes what carries the
-cluster's tag. Idempotent: every resource is found by name and cluster tag first and compared
+cluster's tag, and the ports on the cluster's own network (tagged or not). ``step``, ``operation``
+and ``service`` say what a run was doing when it failed, for the error message. Idempotent:
+every resource is found by name and cluster tag first and compared
 field by field.
 
 Ownership marks: Neutron resources carry the tag ``kos-cluster=<name>``; servers carry the
@@ -75,6 +77,7 @@ class Provisioner:
         self.tag = desired["tag"] if desired else None
         self.log = log or (lambda msg: None)
         self._lookups = {}
+        self.step = self.operation = self.service = None
         self.networks = Networks(self)
         self.security_groups = SecurityGroups(self)
         self.server_groups = ServerGroups(self)
@@ -91,15 +94,44 @@ class Provisioner:
         """
         return Preflight(self).run(var)
 
+    # The service each step talks to, named in errors (kos_openstack.explain_error).
+    STEP_SERVICE = dict(
+        network="Neutron",
+        security_groups="Neutron",
+        server_groups="Nova",
+        keypair="Nova",
+        ports="Neutron",
+        servers="Nova",
+        volumes="Cinder",
+        floating_ips="Neutron",
+    )
+
+    def _step(self, name, operation):
+        self.step, self.operation = name, operation
+        self.service = self.STEP_SERVICE.get(name)
+
     def apply(self):
+        self._step("network", "ensure network, subnet and router")
         network, subnet = self.networks.ensure()
+        self._step("security_groups", "ensure security groups")
         sg_ids = self.security_groups.ensure()
+        self._step("server_groups", "ensure server groups")
         sgroups = self.server_groups.ensure()
+        self._step("keypair", "ensure keypair")
         self.keypairs.ensure()
+        # Servers left in ERROR (a service lost mid-build) go first: Nova may delete their ports
+        # with them, and the ports step below then finds, adopts or re-creates every port.
+        self._step("servers", "replace servers in ERROR")
+        self.servers.replace_errored()
+        self._step("ports", "ensure ports")
         ports = self.ports.ensure(network, subnet, sg_ids)
+        self._step("servers", "create servers and wait for ACTIVE")
         servers = self.servers.ensure(ports, sgroups)
+        self._step("volumes", "ensure etcd volumes and attachments")
         self.volumes.ensure(servers)
+        self._step("floating_ips", "ensure floating IPs")
         fips = self.floating_ips.ensure(ports)
+        self._step(None, None)
         return self._summary(servers, ports, fips)
 
     def _summary(self, servers, ports, fips):
@@ -136,12 +168,17 @@ class Provisioner:
             removed.append("%s %s" % (kind, name))
             self.changes.append(("would " if self.check_mode else "") + "delete %s %s" % (kind, name))
 
-        self.floating_ips.teardown(note)
-        self.servers.teardown(note, cluster)
-        self.volumes.teardown(note, cluster)
-        self.ports.teardown(note)
-        self.networks.teardown(note)
-        self.security_groups.teardown(note)
-        self.server_groups.teardown(note, server_group_names)
-        self.keypairs.teardown(note, keypair_name)
+        for name, operation, call in (
+            ("floating_ips", "delete floating IPs", lambda: self.floating_ips.teardown(note)),
+            ("servers", "delete servers", lambda: self.servers.teardown(note, cluster)),
+            ("volumes", "delete volumes", lambda: self.volumes.teardown(note, cluster)),
+            ("ports", "delete ports", lambda: self.ports.teardown(note)),
+            ("network", "delete router, subnet and network", lambda: self.networks.teardown(note)),
+            ("security_groups", "delete security groups", lambda: self.security_groups.teardown(note)),
+            ("server_groups", "delete server groups", lambda: self.server_groups.teardown(note, server_group_names)),
+            ("keypair", "delete keypair", lambda: self.keypairs.teardown(note, keypair_name)),
+        ):
+            self._step(name, operation)
+            call()
+        self._step(None, None)
         return removed

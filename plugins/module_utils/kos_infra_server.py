@@ -12,20 +12,37 @@ import time
 from ansible_collections.kos.platform.plugins.module_utils.kos_infra_resource import InfraResource, ProvisionError
 
 
+def port_gone(exc):
+    """True for Nova's answer to a server create whose port was deleted meanwhile."""
+    text = str(exc)
+    return "Port id" in text and "could not be found" in text
+
+
 class Servers(InfraResource):
     """One server per host, on its port, in its role's server group."""
 
-    def ensure(self, ports, sgroups):
+    def replace_errored(self):
+        """Delete the cluster's servers in ERROR (they are created again by ``ensure``).
+
+        Runs before the ports step: deleting a server may delete its port too, and that step then
+        re-creates it in the same run.
+        """
         conn = self.conn
         existing = self._existing_servers()
         errored = [s for s in existing.values() if s.status == "ERROR"]
         for server in errored:
-            # A server that failed to build is not worth keeping: it is recreated below.
             self._change("delete server %s (status ERROR) to create it again" % server.name)
-            if not self.check_mode:
-                conn.compute.delete_server(server)
-                conn.compute.wait_for_delete(server, wait=self.timeout)
-                existing.pop(server.name)
+        if self.check_mode or not errored:
+            return
+        self._parallel(conn.compute.delete_server, errored)
+        for server in errored:
+            conn.compute.wait_for_delete(server, interval=self.poll, wait=self.timeout)
+            existing.pop(server.name)
+
+    def ensure(self, ports, sgroups):
+        conn = self.conn
+        self.replace_errored()
+        existing = self._existing_servers()
         images, flavors = self._lookups.get("images", {}), self._lookups.get("flavors", {})
         to_create = []
         result = {}
@@ -84,6 +101,16 @@ class Servers(InfraResource):
                 attrs["block_device_mapping"] = [mapping]
             else:
                 attrs["image_id"] = image.id
+            try:
+                return conn.compute.create_server(**attrs)
+            except Exception as exc:  # noqa: BLE001 - only the one case below is handled
+                if not port_gone(exc):
+                    raise
+            # Nova deleted the port with a server in ERROR: the port again, then the server.
+            self._change("re-create port %s (Nova deleted it with a failed server)" % s["port"]["name"])
+            port = self.ctx.ports.recreate(s)
+            ports[s["name"]] = port
+            attrs["networks"] = [{"port": port.id}]
             return conn.compute.create_server(**attrs)
 
         created = self._parallel(create, to_create)

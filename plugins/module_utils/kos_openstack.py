@@ -27,6 +27,8 @@ API (kept small on purpose):
 from __future__ import annotations
 
 import copy
+import re
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -137,25 +139,154 @@ def _auth_url(params):
     return auth.get('auth_url') or (cloud if isinstance(cloud, str) else None) or 'the configured cloud'
 
 
-def explain_error(exc, params=None):
-    """Turn an openstacksdk / keystoneauth exception into one clear sentence."""
+# The service behind each catalog type, by the name operators know it by.
+SERVICE_NAMES = {
+    'identity': 'Keystone', 'compute': 'Nova', 'network': 'Neutron', 'volume': 'Cinder',
+    'volumev2': 'Cinder', 'volumev3': 'Cinder', 'block-storage': 'Cinder', 'block-store': 'Cinder',
+    'image': 'Glance', 'placement': 'Placement',
+}
+# Without a catalog: the services' registered default ports and the path prefixes of
+# deployments that serve them under one host (devstack's /identity, /compute, ...).
+_DEFAULT_PORTS = {5000: 'identity', 35357: 'identity', 8774: 'compute', 9696: 'network',
+                  8776: 'volume', 9292: 'image', 8778: 'placement'}
+_PATH_PREFIXES = {'identity': 'identity', 'compute': 'compute', 'networking': 'network', 'network': 'network',
+                  'volume': 'volume', 'volumev3': 'volume', 'image': 'image', 'placement': 'placement'}
+_URL_RE = re.compile(r'https?://[^\s\'"<>]+')
+
+
+def _origin(url):
+    parts = urlsplit(url)
+    return '%s://%s' % (parts.scheme, parts.netloc)
+
+
+def service_of_url(url, catalog=None):
+    """(service name, endpoint) of a request URL: from the catalog when given, else by port/path.
+
+    ``catalog`` is Keystone's catalog as a list of ``{type, endpoints: [{url}]}`` (what
+    keystoneauth's ``service_catalog.catalog`` holds). Returns (None, origin) when unknown.
+    """
+    if not url:
+        return None, None
+    best = None
+    for entry in catalog or []:
+        for ep in entry.get('endpoints') or []:
+            base = (ep.get('url') or '').rstrip('/')
+            if base and (url == base or url.startswith(base + '/') or _origin(url) == _origin(base)):
+                # The longest matching base wins (several services may share one host).
+                score = len(base) if url.startswith(base) else 0
+                if best is None or score > best[0]:
+                    best = (score, entry.get('type'), base)
+    if best is not None:
+        return SERVICE_NAMES.get(best[1], best[1]), best[2]
+    parts = urlsplit(url)
+    kind = _DEFAULT_PORTS.get(parts.port)
+    if kind is None:
+        first = parts.path.strip('/').split('/', 1)[0]
+        kind = _PATH_PREFIXES.get(first)
+    return SERVICE_NAMES.get(kind), _origin(url)
+
+
+def _request_of(exc):
+    """(method, url, status) of the failed request, from the exception or those it wraps."""
+    seen = 0
+    while exc is not None and seen < 10:
+        response = getattr(exc, 'response', None)
+        if response is not None and getattr(response, 'url', None):
+            request = getattr(response, 'request', None)
+            return (getattr(request, 'method', None), response.url, getattr(response, 'status_code', None))
+        url = getattr(exc, 'url', None)
+        if isinstance(url, str) and url:
+            return getattr(exc, 'method', None), url, getattr(exc, 'http_status', None)
+        found = _URL_RE.search(str(exc))
+        if found:
+            return None, found.group(0).rstrip(':.,'), None
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None, None, None
+
+
+def _is_connect_failure(exc):
+    seen = 0
+    while exc is not None and seen < 10:
+        if type(exc).__name__ in ('ConnectFailure', 'ConnectTimeout', 'ConnectionError', 'NewConnectionError'):
+            return True
+        if 'Unable to establish connection' in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _advice(status, text, service):
+    low = text.lower()
+    if 'quota' in low or status == 413:
+        return 'check the project\'s quota (openstack quota show), raise it or free resources, then re-run'
+    if status is None or status >= 500 or status in (502, 503, 504):
+        return ('%s failed or is restarting: wait until it answers again (check its logs), then re-run: '
+                'the next run adopts what this one created' % service)
+    if status == 409:
+        return 're-run: the next run adopts or replaces what this one left; if it persists, check the named resource'
+    if status == 404:
+        return 're-run: something this run used was deleted meanwhile'
+    if status == 403:
+        return 'the account lacks a role this operation needs (or a policy forbids it)'
+    return 're-run after fixing the cause above'
+
+
+def explain_error(exc, params=None, operation=None, service=None, catalog=None):
+    """Turn an openstacksdk / keystoneauth exception into one clear sentence.
+
+    Names the service (from the failed request's URL, matched against ``catalog`` when given,
+    else by the services' default ports and paths, else ``service``: the one the caller was
+    talking to), the endpoint, the ``operation`` the caller was doing and what the operator can do.
+    """
     where = _auth_url(params or {})
-    if HAS_OPENSTACKSDK:
-        if isinstance(exc, (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout)):
-            return 'cannot reach Keystone at %s: %s' % (where, exc)
-        if isinstance(exc, ksa_exc.Unauthorized) or (
-                isinstance(exc, sdk_exc.HttpException) and getattr(exc, 'status_code', None) == 401):
-            return 'Keystone at %s rejected the credentials (HTTP 401): check username, password and domain' % where
-        if isinstance(exc, (ksa_exc.Forbidden, sdk_exc.ForbiddenException)):
-            return 'Keystone at %s refused the request (HTTP 403): the account needs the admin or reader role ' \
-                   'system-wide to list role assignments: %s' % (where, exc)
-        if isinstance(exc, ksa_exc.MissingRequiredOptions):
-            return 'incomplete OpenStack credentials: %s' % exc
-        if isinstance(exc, sdk_exc.ConfigException):
-            return 'OpenStack configuration error: %s' % exc
+    if not HAS_OPENSTACKSDK:
+        return '%s: %s' % (type(exc).__name__, exc)
+    method, url, status = _request_of(exc)
+    status = status or getattr(exc, 'status_code', None) or getattr(exc, 'http_status', None)
+    named, endpoint = service_of_url(url, catalog)
+    auth_url = where if '://' in str(where) else None
+    if url and auth_url and _origin(url) == _origin(auth_url):
+        named, endpoint = 'Keystone', auth_url
+    named = named or service
+    during = ' during %s' % operation if operation else ''
+    request = ' (%s %s)' % (method, urlsplit(url).path) if method and url else ''
+    if named and named != 'Keystone' or (operation and named):
         if isinstance(exc, ksa_exc.EndpointNotFound):
-            return 'service not found in the Keystone catalog of %s: %s' % (where, exc)
+            return ('%s has no endpoint in the Keystone catalog of %s%s: check region_name and interface, '
+                    'or ask the cloud operator whether %s is deployed' % (named, where, during, named))
+        if _is_connect_failure(exc):
+            return ('cannot reach %s at %s%s%s: %s is down or unreachable: wait until it answers again, then '
+                    're-run (the next run adopts what this one created)'
+                    % (named, endpoint or url or 'its catalog endpoint', during, request, named))
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        code = ' HTTP %s' % status if status else ''
+        return '%s at %s failed%s%s:%s %s; %s' % (named, endpoint or 'its catalog endpoint', during, request, code,
+                                                   detail, _advice(status, str(exc), named))
+    if isinstance(exc, (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout)):
+        return 'cannot reach Keystone at %s: %s' % (where, exc)
+    if isinstance(exc, ksa_exc.Unauthorized) or (
+            isinstance(exc, sdk_exc.HttpException) and getattr(exc, 'status_code', None) == 401):
+        return 'Keystone at %s rejected the credentials (HTTP 401): check username, password and domain' % where
+    if isinstance(exc, (ksa_exc.Forbidden, sdk_exc.ForbiddenException)):
+        return 'Keystone at %s refused the request (HTTP 403): the account needs the admin or reader role ' \
+               'system-wide to list role assignments: %s' % (where, exc)
+    if isinstance(exc, ksa_exc.MissingRequiredOptions):
+        return 'incomplete OpenStack credentials: %s' % exc
+    if isinstance(exc, sdk_exc.ConfigException):
+        return 'OpenStack configuration error: %s' % exc
+    if isinstance(exc, ksa_exc.EndpointNotFound):
+        return 'service not found in the Keystone catalog of %s: %s' % (where, exc)
     return '%s: %s' % (type(exc).__name__, exc)
+
+
+def catalog_of(conn):
+    """Keystone's catalog of a connection (empty when it cannot be read: this is for messages only)."""
+    try:
+        return conn.session.auth.get_access(conn.session).service_catalog.catalog or []
+    except Exception:  # noqa: BLE001 - a message helper must not raise
+        return []
 
 
 def openstack_errors():

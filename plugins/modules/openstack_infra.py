@@ -214,6 +214,7 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_infra import (
 )
 from ansible_collections.kos.platform.plugins.module_utils.kos_openstack import (
     KosOpenStackModule,
+    catalog_of,
     explain_error,
     openstack_errors,
 )
@@ -303,6 +304,12 @@ class OpenStackInfraModule(KosOpenStackModule):
             self.fail("cannot use cloud %r (%s): %s" % (cloud, var, explain_error(exc, self.params)))
         return conn
 
+    def service_error(self, exc, prov):
+        """An SDK error of a step, naming the service, endpoint and operation, and what to do."""
+        return explain_error(
+            exc, self.params, operation=prov.operation, service=prov.service, catalog=catalog_of(self.conn)
+        )
+
     def checked_params(self):
         """The parameters with unset per-group entries dropped, and the bounds the types cannot say."""
         p = dict(self.params)
@@ -347,6 +354,8 @@ class OpenStackInfraModule(KosOpenStackModule):
                 removed = prov.teardown(p["cluster_name"], names, owned_keypair)
             except ProvisionError as exc:
                 self.fail(str(exc), removed=prov.changes)
+            except openstack_errors() as exc:
+                self.fail(self.service_error(exc, prov), removed=prov.changes)
             return dict(changed=bool(removed), removed=removed, changes=prov.changes)
 
         try:
@@ -369,6 +378,8 @@ class OpenStackInfraModule(KosOpenStackModule):
             hosts = prov.apply()
         except ProvisionError as exc:
             self.fail(str(exc), changes=prov.changes)
+        except openstack_errors() as exc:
+            self.fail(self.service_error(exc, prov), changes=prov.changes)
         return dict(changed=bool(prov.changes), changes=prov.changes, hosts=hosts, problems=[])
 
 
