@@ -324,7 +324,8 @@ def _check_sessions(model_input, cluster, opts, peers, errors):
     sessions = {n: [p for p in peers if p["name"] and _serves(p, racks[n])] for n in k8s}
     rack_list = lambda: ", ".join(sorted({r for p in peers for r in p["racks"]})) or "none"  # noqa: E731
     for name in k8s:
-        if sessions[name] or (mesh and len(k8s) > 1) or reflectors:
+        # A node alone in a cluster without routers needs no session: there is no other pod block.
+        if sessions[name] or (mesh and (len(k8s) > 1 or not peers)) or reflectors:
             continue
         if not racks[name]:
             errors.append("host %s has no node_rack, and every router serves only its racks (bgp_router_racks: "
