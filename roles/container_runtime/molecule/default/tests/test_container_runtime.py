@@ -1,8 +1,16 @@
 """container_runtime on lab hosts: containerd on the Kubernetes node, Docker on the builder."""
 
 import json
+import os
+import sys
 
 import pytest
+
+# The pause tag the cluster's Kubernetes release expects comes from the version matrix.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", ".collections"))
+from ansible_collections.kos.platform.plugins.module_utils import kos_versions  # noqa: E402
+
+PAUSE = kos_versions.MATRIX[kos_versions.DEFAULT_MINOR]["pause"]
 
 testinfra_hosts = ["ansible://all"]
 MIRROR = "https://artifactory.example.com/artifactory/api/docker/"
@@ -21,7 +29,7 @@ def test_containerd_runs_with_kubernetes_settings(host, role):
     # What containerd itself parsed, not just the file we wrote.
     dump = host.check_output("containerd config dump")
     assert "SystemdCgroup = true" in dump
-    assert 'sandbox_image = "registry.k8s.io/pause:3.10"' in dump
+    assert 'sandbox_image = "registry.k8s.io/pause:%s"' % PAUSE in dump
     assert 'config_path = "/etc/containerd/certs.d"' in dump
     assert host.socket("unix:///run/containerd/containerd.sock").is_listening
 
