@@ -75,6 +75,7 @@ class Provisioner:
         self.poll = poll
         self.changes = []
         self.tag = desired["tag"] if desired else None
+        self.cluster = desired.get("cluster") if desired else None
         self.log = log or (lambda msg: None)
         self._lookups = {}
         self.step = self.operation = self.service = None
@@ -162,6 +163,7 @@ class Provisioner:
         server groups, keypair.
         """
         self.tag = cluster_tag(cluster)
+        self.cluster = cluster
         removed = []
 
         def note(kind, name):

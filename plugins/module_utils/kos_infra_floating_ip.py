@@ -16,7 +16,7 @@ class FloatingIps(InfraResource):
         wanted = [s for s in self.plan["servers"] if s["floating_ip"]]
         if not wanted:
             return {}
-        by_port = {ip.port_id: ip for ip in self._tagged(conn.network.ips) if ip.port_id}
+        by_port = {ip.port_id: ip for ip in self._owned(conn.network.ips) if ip.port_id}
         ext = self._lookups.get("external") or conn.network.find_network(self.plan["network"]["external"])
         out = {}
         for s in wanted:
@@ -32,13 +32,20 @@ class FloatingIps(InfraResource):
                         port_id=port.id,
                         tags=[self.tag],
                     )
+            if ip is not None and self.tag not in (ip.tags or []):
+                self._change(
+                    "adopt floating IP %s of %s (left untagged by an interrupted run)"
+                    % (ip.floating_ip_address, s["name"])
+                )
+                if not self.check_mode:
+                    conn.network.set_tags(ip, [self.tag])
             if ip is not None:
                 out[s["name"]] = ip.floating_ip_address
         return out
 
     def teardown(self, note):
         conn = self.conn
-        fips = self._tagged(conn.network.ips)
+        fips = self._owned(conn.network.ips)
         for ip in fips:
             note("floating IP", ip.floating_ip_address)
         if not self.check_mode:

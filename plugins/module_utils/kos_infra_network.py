@@ -25,7 +25,7 @@ class Networks(InfraResource):
             else:
                 subnet = next((s for s in subnets if s.ip_version == 4), None)
             return network, subnet
-        network = next(iter(self._tagged(conn.network.networks, name=net["name"])), None)
+        network = self._find_or_adopt(conn.network.networks, net["name"], "network")
         if network is None:
             self._change("create network %s" % net["name"])
             network = (
@@ -37,9 +37,7 @@ class Networks(InfraResource):
             )
         subnet = None
         if network is not None:
-            subnet = next(
-                iter(self._tagged(conn.network.subnets, name=net["subnet_name"], network_id=network.id)), None
-            )
+            subnet = self._find_or_adopt(conn.network.subnets, net["subnet_name"], "subnet", network_id=network.id)
         if subnet is None:
             self._change("create subnet %s (%s)" % (net["subnet_name"], net["cidr"]))
             if not self.check_mode:
@@ -71,7 +69,7 @@ class Networks(InfraResource):
     def _ensure_router(self, subnet):
         conn, net = self.conn, self.plan["network"]
         ext = self._lookups.get("external") or conn.network.find_network(net["external"])
-        router = next(iter(self._tagged(conn.network.routers, name=net["router_name"])), None)
+        router = self._find_or_adopt(conn.network.routers, net["router_name"], "router")
         if router is None:
             self._change("create router %s (gateway on %s)" % (net["router_name"], net["external"]))
             if self.check_mode:
@@ -102,18 +100,18 @@ class Networks(InfraResource):
 
     def teardown(self, note):
         conn = self.conn
-        for r in self._tagged(conn.network.routers):
+        for r in self._owned(conn.network.routers):
             note("router", r.name)
             if not self.check_mode:
                 for port in conn.network.ports(device_id=r.id, device_owner="network:router_interface"):
                     for ip in port.fixed_ips or []:
                         conn.network.remove_interface_from_router(r, subnet_id=ip["subnet_id"])
                 conn.network.delete_router(r)
-        for sn in self._tagged(conn.network.subnets):
+        for sn in self._owned(conn.network.subnets):
             note("subnet", sn.name)
             if not self.check_mode:
                 conn.network.delete_subnet(sn)
-        for n in self._tagged(conn.network.networks):
+        for n in self._owned(conn.network.networks):
             note("network", n.name)
             if not self.check_mode:
                 conn.network.delete_network(n)

@@ -9,7 +9,8 @@ refuses tags in create requests, so creation and tagging are two requests and a 
 between leaves an untagged port): its name is deterministic (``<cluster>-<host>``) within the
 cluster's network, so the next run adopts an untagged port with the expected name and address
 (and tags it) instead of failing with ``409 IP address already allocated``; teardown removes the
-cluster's ports found by tag or by membership of the cluster's own network.
+cluster's ports found by tag, by the ownership mark set in the create request (the description
+``kos.platform cluster <name>``) or by membership of the cluster's own network.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def address_holder(ports, want, tag):
 
 
 def teardown_ports(tagged, on_cluster_networks):
-    """The ports teardown removes: those with the cluster's tag, and every port on a network that
-    carries the cluster's tag except Neutron's own (router interfaces go with the router, DHCP
+    """The ports teardown removes: the cluster's own (tag or ownership mark), and every port on a
+    network of the cluster except Neutron's own (router interfaces go with the router, DHCP
     ports with the subnet). Ports of other networks without the tag are never included."""
     out = {}
     for p in list(tagged) + [
@@ -150,8 +151,8 @@ class Ports(InfraResource):
 
     def teardown(self, note):
         conn = self.conn
-        members = [p for n in self._tagged(conn.network.networks) for p in conn.network.ports(network_id=n.id)]
-        ports = teardown_ports(self._tagged(conn.network.ports), members)
+        members = [p for n in self._owned(conn.network.networks) for p in conn.network.ports(network_id=n.id)]
+        ports = teardown_ports(self._owned(conn.network.ports), members)
         for p in ports:
             note("port", p.name)
         if not self.check_mode:

@@ -16,6 +16,31 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 
+def ownership_mark(cluster):
+    """The description a cluster's Neutron resources carry from their create request on.
+
+    This Neutron refuses tags in create requests, so the tag comes in a second request that a
+    lost service can prevent; the description is set in the create request itself, so even an
+    untagged resource is recognisably the cluster's (and is adopted or torn down by it).
+    """
+    return "kos.platform cluster %s" % cluster
+
+
+def _attr(res, key):
+    return res.get(key) if isinstance(res, dict) else getattr(res, key, None)
+
+
+def untagged_marked(resources, mark, name=None):
+    """Resources with the cluster's ownership mark but no cluster tag (optionally of one name)."""
+    return [
+        r
+        for r in resources
+        if _attr(r, "description") == mark
+        and not any(t.startswith("kos-cluster=") for t in _attr(r, "tags") or [])
+        and (name is None or _attr(r, "name") == name)
+    ]
+
+
 class ProvisionError(Exception):
     """A problem found while talking to the cloud, already phrased for the operator."""
 
@@ -52,6 +77,11 @@ class InfraResource:
         return self.ctx.tag
 
     @property
+    def mark(self):
+        """The description every Neutron resource of the cluster is created with (one request)."""
+        return ownership_mark(self.ctx.cluster) if self.ctx.cluster else None
+
+    @property
     def _lookups(self):
         return self.ctx._lookups
 
@@ -76,6 +106,7 @@ class InfraResource:
         failed run leaves no untagged orphan that teardown could not find.
         """
         attrs.pop("tags", None)
+        attrs.setdefault("description", self.mark)
         res = create(**attrs)
         try:
             self.conn.network.set_tags(res, [self.tag])
@@ -84,6 +115,29 @@ class InfraResource:
             raise
         res.tags = [self.tag]
         return res
+
+    def _find_or_adopt(self, listing, name, what, **query):
+        """The cluster's resource of this name: by tag, else an untagged one carrying the cluster's
+        ownership mark (an interrupted run created it but never tagged it), which is tagged now."""
+        found = next(iter(self._tagged(listing, name=name, **query)), None)
+        if found is not None:
+            return found
+        left = untagged_marked(listing(name=name, **query), self.mark, name)
+        if not left:
+            return None
+        res = left[0]
+        self._change("adopt %s %s (left untagged by an interrupted run)" % (what, name))
+        if not self.check_mode:
+            self.conn.network.set_tags(res, [self.tag])
+            res.tags = [self.tag]
+        return res
+
+    def _owned(self, listing, **query):
+        """Teardown's view: tagged resources plus untagged ones carrying the ownership mark."""
+        out = {r.id: r for r in self._tagged(listing, **query)}
+        for r in untagged_marked(listing(**query), self.mark):
+            out.setdefault(r.id, r)
+        return list(out.values())
 
     def _existing_servers(self):
         """The cluster's servers by name (one listing per run, shared by preflight and servers)."""

@@ -51,7 +51,7 @@ class SecurityGroups(InfraResource):
         found = {g.name: g for g in self._tagged(conn.network.security_groups)}
         ids = {}
         for key, g in groups.items():
-            sg = found.get(g["name"])
+            sg = found.get(g["name"]) or self._find_or_adopt(conn.network.security_groups, g["name"], "security group")
             if sg is None:
                 self._change("create security group %s" % g["name"])
                 if not self.check_mode:
@@ -60,7 +60,7 @@ class SecurityGroups(InfraResource):
                         conn.network.delete_security_group,
                         name=g["name"],
                         tags=[self.tag],
-                        description="kos.platform cluster %s" % self.plan["cluster"],
+                        description=self.mark,
                     )
             ids[key] = sg.id if sg is not None else "(new %s)" % g["name"]
         for key, g in groups.items():
@@ -105,7 +105,7 @@ class SecurityGroups(InfraResource):
 
     def teardown(self, note):
         conn = self.conn
-        for g in self._tagged(conn.network.security_groups):
+        for g in self._owned(conn.network.security_groups):
             note("security group", g.name)
             if not self.check_mode:
                 conn.network.delete_security_group(g)

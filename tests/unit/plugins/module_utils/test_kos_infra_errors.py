@@ -87,21 +87,30 @@ def test_nova_500_caused_by_neutron_names_both_and_the_request():
 
 
 def test_neutron_409_says_rerun_and_quota_says_check_quota():
-    exc = http_error("POST", "http://127.0.0.1:9696/v2.0/ports", 409,
-                     {"NeutronError": {"message": "IP address 198.18.0.11 already allocated in subnet x"}})
+    exc = http_error(
+        "POST",
+        "http://127.0.0.1:9696/v2.0/ports",
+        409,
+        {"NeutronError": {"message": "IP address 198.18.0.11 already allocated in subnet x"}},
+    )
     msg = kos_openstack.explain_error(exc, PARAMS, operation="ensure ports")
     assert "Neutron at http://127.0.0.1:9696 failed during ensure ports (POST /v2.0/ports): HTTP 409" in msg, msg
     assert "already allocated" in msg and "re-run" in msg, msg
-    exc = http_error("POST", "http://127.0.0.1:8776/v3/p/volumes", 413,
-                     {"overLimit": {"message": "VolumeLimitExceeded: Maximum number of volumes allowed (10) exceeded"}})
+    exc = http_error(
+        "POST",
+        "http://127.0.0.1:8776/v3/p/volumes",
+        413,
+        {"overLimit": {"message": "VolumeLimitExceeded: Maximum number of volumes allowed (10) exceeded"}},
+    )
     msg = kos_openstack.explain_error(exc, PARAMS, operation="ensure etcd volumes")
     assert msg.startswith("Cinder at http://127.0.0.1:8776"), msg
     assert "check the project's quota" in msg, msg
 
 
 def test_missing_endpoint_names_the_service_of_the_step():
-    msg = kos_openstack.explain_error(ksa_exc.EndpointNotFound(), PARAMS, operation="ensure etcd volumes",
-                                      service="Cinder")
+    msg = kos_openstack.explain_error(
+        ksa_exc.EndpointNotFound(), PARAMS, operation="ensure etcd volumes", service="Cinder"
+    )
     assert "Cinder has no endpoint in the Keystone catalog of http://keystone.example:5000/v3" in msg, msg
     assert "region_name" in msg
 
@@ -113,11 +122,16 @@ def test_keystone_itself_is_still_named_keystone():
 
 
 def test_port_gone_recognises_novas_answer():
-    exc = http_error("POST", "http://127.0.0.1:8774/v2.1/servers", 400,
-                     {"badRequest": {"code": 400, "message": "Port id 7c0e could not be found."}})
+    exc = http_error(
+        "POST",
+        "http://127.0.0.1:8774/v2.1/servers",
+        400,
+        {"badRequest": {"code": 400, "message": "Port id 7c0e could not be found."}},
+    )
     assert port_gone(exc)
-    assert not port_gone(http_error("POST", "http://127.0.0.1:8774/v2.1/servers", 400,
-                                    {"badRequest": {"message": "Invalid flavor"}}))
+    assert not port_gone(
+        http_error("POST", "http://127.0.0.1:8774/v2.1/servers", 400, {"badRequest": {"message": "Invalid flavor"}})
+    )
 
 
 class Recorder:
@@ -130,6 +144,7 @@ class Recorder:
         def call(*args, **kwargs):
             self.log.append((self.name, method, self.prov.service))
             return self.result
+
         return call
 
 

@@ -60,3 +60,24 @@ def test_teardown_takes_tagged_and_cluster_network_ports_never_neutrons_own():
     assert sorted(p["id"] for p in teardown_ports(tagged, members)) == ["t1", "u1"]
     # A decoy on another network is never in either list, so never removed.
     assert teardown_ports([], []) == []
+
+
+def test_untagged_resources_with_the_ownership_mark_are_the_clusters():
+    """The description is set in the create request, so a resource whose tagging step never ran is
+    still recognisably the cluster's; others' resources (other mark, no mark, tagged for another
+    cluster) are not."""
+    from ansible_collections.kos.platform.plugins.module_utils.kos_infra_resource import (
+        ownership_mark,
+        untagged_marked,
+    )
+
+    mark = ownership_mark("c1")
+    ours = {"id": "n1", "name": "c1-net", "description": mark, "tags": []}
+    decoys = [
+        {"id": "n2", "name": "c1-net", "description": "", "tags": []},
+        {"id": "n3", "name": "c1-net", "description": ownership_mark("c2"), "tags": []},
+        {"id": "n4", "name": "c1-net", "description": mark, "tags": ["kos-cluster=c1"]},  # found by tag
+        {"id": "n5", "name": "c10-net", "description": ownership_mark("c10"), "tags": []},
+    ]
+    assert untagged_marked([ours] + decoys, mark) == [ours]
+    assert untagged_marked([ours] + decoys, mark, name="other") == []
