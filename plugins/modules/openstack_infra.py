@@ -22,7 +22,14 @@ description:
     and quotas against the cloud and fails with every problem, naming the variable to change.
   - Servers, ports and volumes are created in parallel; one poll loop waits for all of them.
   - Idempotent (found by name and cluster tag, compared field by field); check mode lists what
-    would change. C(state=absent) deletes exactly what carries the cluster's tag.
+    would change. C(state=absent) deletes what carries the cluster's tag or its ownership mark
+    (the description C(kos.platform cluster <name>), set in every Neutron create request) and
+    the ports on the cluster's own network, nothing of other owners.
+  - A run interrupted between creating and tagging a resource is recovered by the next run,
+    which adopts and tags an untagged resource with the expected name and the mark (a port with
+    the expected name and fixed address on the cluster's network). Servers in ERROR are
+    replaced, with their ports re-created in the same run.
+  - OpenStack errors name the service, endpoint and operation that failed and what to do.
   - This module is the engine of the role C(kos.platform.openstack_infra); messages name the
     role's variables (see O(var_prefix)).
 extends_documentation_fragment:
