@@ -281,6 +281,43 @@ def explain_error(exc, params=None, operation=None, service=None, catalog=None):
     return '%s: %s' % (type(exc).__name__, exc)
 
 
+def _probe(url, timeout=3):
+    """True when something answers HTTP at ``url`` (any status); False when the connection fails."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 - a catalog endpoint, http(s) only
+    except urllib.error.HTTPError:
+        return True
+    except Exception:  # noqa: BLE001 - refused, reset, timeout: it does not answer
+        return False
+    return True
+
+
+def silent_services(catalog, probe=_probe):
+    """The services of the catalog whose endpoint does not answer, as "Name at URL" (for messages).
+
+    A failure reported by one service is often caused by another one it calls (Nova's 500 or a
+    server in ERROR when Neutron is down): naming the one that is down tells the operator what to fix.
+    """
+    out = []
+    for entry in catalog or []:
+        name = SERVICE_NAMES.get(entry.get('type'))
+        urls = sorted({(ep.get('url') or '').rstrip('/') for ep in entry.get('endpoints') or [] if ep.get('url')})
+        if name and urls and not any(probe(u) for u in urls[:1]):
+            out.append('%s at %s' % (name, urls[0]))
+    return sorted(set(out))
+
+
+def with_silent_services(msg, catalog, probe=_probe):
+    """``msg`` plus the services that do not answer (the likely cause), if any."""
+    down = [d for d in silent_services(catalog, probe) if d.split(' at ', 1)[0] not in msg.split(' failed')[0]]
+    if not down:
+        return msg
+    return '%s [does not answer now: %s; wait until it is back, then re-run]' % (msg, ', '.join(down))
+
+
 def catalog_of(conn):
     """Keystone's catalog of a connection (empty when it cannot be read: this is for messages only)."""
     try:

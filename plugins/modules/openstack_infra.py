@@ -224,6 +224,7 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_openstack import 
     catalog_of,
     explain_error,
     openstack_errors,
+    with_silent_services,
 )
 
 # Per-group options: the groups of the model plus "default" (a typo in a group name is refused;
@@ -313,9 +314,14 @@ class OpenStackInfraModule(KosOpenStackModule):
 
     def service_error(self, exc, prov):
         """An SDK error of a step, naming the service, endpoint and operation, and what to do."""
-        return explain_error(
-            exc, self.params, operation=prov.operation, service=prov.service, catalog=catalog_of(self.conn)
-        )
+        catalog = catalog_of(self.conn)
+        msg = explain_error(exc, self.params, operation=prov.operation, service=prov.service, catalog=catalog)
+        return with_silent_services(msg, catalog)
+
+    def provision_error(self, exc):
+        """A ProvisionError's message, plus the services that do not answer (a server in ERROR
+        because Neutron is down says so)."""
+        return with_silent_services(str(exc), catalog_of(self.conn))
 
     def checked_params(self):
         """The parameters with unset per-group entries dropped, and the bounds the types cannot say."""
@@ -360,7 +366,7 @@ class OpenStackInfraModule(KosOpenStackModule):
             try:
                 removed = prov.teardown(p["cluster_name"], names, owned_keypair)
             except ProvisionError as exc:
-                self.fail(str(exc), removed=prov.changes)
+                self.fail(self.provision_error(exc), removed=prov.changes)
             except openstack_errors() as exc:
                 self.fail(self.service_error(exc, prov), removed=prov.changes)
             return dict(changed=bool(removed), removed=removed, changes=prov.changes)
@@ -384,7 +390,7 @@ class OpenStackInfraModule(KosOpenStackModule):
         try:
             hosts = prov.apply()
         except ProvisionError as exc:
-            self.fail(str(exc), changes=prov.changes)
+            self.fail(self.provision_error(exc), changes=prov.changes)
         except openstack_errors() as exc:
             self.fail(self.service_error(exc, prov), changes=prov.changes)
         return dict(changed=bool(prov.changes), changes=prov.changes, hosts=hosts, problems=[])

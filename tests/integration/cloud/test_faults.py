@@ -16,6 +16,10 @@ the project as it found it (test_fidelity.py and the others need it empty). The 
 """
 
 import os
+import signal
+import subprocess
+import threading
+import time
 
 import pytest
 from conftest import HERE
@@ -156,3 +160,64 @@ def test_teardown_removes_untagged_leftovers_and_never_the_other_owners(interrup
         ("decoy_sg", conn.network.get_security_group),
     ):
         assert getter(interrupted[key].id).id == interrupted[key].id, key
+
+
+# -- Neutron's API killed by PID while the ports are being created --------------------------------
+def neutron_api_pid(cloud_config):
+    """The PID cloud.sh recorded for neutron-api (its state directory holds clouds.yaml and run/)."""
+    path = os.path.join(os.path.dirname(cloud_config["all"]), "run", "neutron-api.pid")
+    with open(path) as fh:
+        return int(fh.read().strip())
+
+
+def test_neutron_killed_mid_port_creation_one_rerun_recovers(interrupted, run_playbook, conn, cloud_config):
+    assert ours(conn) == {} and not any(tagged(conn).values())  # the teardown test ran before
+    pid = neutron_api_pid(cloud_config)
+    cmd_holder = {}
+
+    def provision_in_background():
+        cmd_holder["res"] = run_playbook("provision.yml", inventory=INVENTORY)
+
+    worker = threading.Thread(target=provision_in_background)
+    worker.start()
+    killed_with = None
+    try:
+        deadline = time.time() + 600
+        while worker.is_alive() and time.time() < deadline:
+            ports = [
+                p
+                for p in conn.network.ports()
+                if (p.name or "").startswith(CLUSTER + "-") and p.network_id != interrupted["decoy_net"].id
+            ]
+            if ports:  # the first port of the cluster exists: the others are being created now
+                killed_with = len(ports)
+                os.killpg(pid, signal.SIGKILL)
+                break
+            time.sleep(0.2)
+        worker.join(900)
+    finally:
+        # Neutron back (cloud.sh start only starts what is not running), whatever happened above.
+        subprocess.run([os.path.join(HERE, "cloud.sh"), "start"], check=True, capture_output=True)
+    assert killed_with is not None, "no port of the cluster appeared: the run ended first: %r" % cmd_holder.get("res")
+    failed = cmd_holder["res"]
+    assert failed.rc != 0, failed
+    msg = failed.failure_messages()
+    print("killed neutron-api when %d port(s) existed; the run said: %s" % (killed_with, msg))
+    # Whichever request met the dead Neutron (a port create, or Nova binding a port), Neutron is named.
+    assert "Neutron at http://127.0.0.1:9696" in msg and "cannot reach Keystone" not in msg, msg
+    assert "re-run" in msg and "Traceback" not in msg, msg
+    res = run_playbook("provision.yml", inventory=INVENTORY)
+    assert res.rc == 0, res
+    ports = {p.name: p for p in conn.network.ports(tags=TAG)}
+    assert sorted(ports) == [CLUSTER + "-fcp1", CLUSTER + "-fnode1"]
+    (net,) = conn.network.networks(tags=TAG)
+    on_net = [p for p in conn.network.ports(network_id=net.id) if not (p.device_owner or "").startswith("network:")]
+    assert sorted(p.name for p in on_net) == sorted(ports), "duplicates or orphans: %s" % on_net
+    servers = ours(conn)
+    assert sorted(servers) == ["fcp1", "fnode1"] and {s.status for s in servers.values()} == {"ACTIVE"}
+    again = run_playbook("provision.yml", inventory=INVENTORY)
+    assert again.rc == 0 and again.changed == 0, again
+    gone = run_playbook("teardown.yml", inventory=INVENTORY)
+    assert gone.rc == 0, gone
+    assert ours(conn) == {} and not any(tagged(conn).values())
+    assert conn.network.get_port(interrupted["decoy_same_name"].id).id == interrupted["decoy_same_name"].id

@@ -160,3 +160,29 @@ def test_errored_servers_are_replaced_before_the_ports_step():
     assert calls.index(("servers", "replace_errored")) < calls.index(("ports", "ensure")), calls
     assert ("ports", "ensure", "Neutron") in log and ("servers", "ensure", "Nova") in log, log
     assert ("volumes", "ensure", "Cinder") in log, log
+
+
+def test_a_nova_failure_caused_by_a_silent_neutron_names_neutron():
+    """The probe is a stand-in for the HTTP check of each catalog endpoint (Neutron's is down)."""
+
+    def probe(url):
+        return "networking" not in url
+
+    exc = http_error(
+        "POST",
+        "http://cloud.example/compute/v2.1/servers",
+        500,
+        {"computeFault": {"code": 500, "message": "Unexpected API Error."}},
+    )
+    msg = kos_openstack.explain_error(exc, PARAMS, operation="create servers", catalog=CATALOG)
+    msg = kos_openstack.with_silent_services(msg, CATALOG, probe)
+    assert msg.startswith("Nova at http://cloud.example/compute/v2.1 failed during create servers"), msg
+    assert "[does not answer now: Neutron at http://cloud.example/networking; wait until it is back" in msg, msg
+    failed = kos_openstack.with_silent_services(
+        "servers failed to build and were deleted (rerun to retry): x", CATALOG, probe
+    )
+    assert "Neutron at http://cloud.example/networking" in failed
+    # Already named as the one that cannot be reached: not repeated; all answering: message unchanged.
+    down = "cannot reach Neutron at http://cloud.example/networking during ensure ports: ..."
+    assert kos_openstack.with_silent_services(down, CATALOG, probe) == down
+    assert kos_openstack.with_silent_services("x failed", CATALOG, lambda url: True) == "x failed"
