@@ -83,6 +83,8 @@ ENTRY_POINTS = [
      "tenancy_role_mapping maps Keystone role 'admin' onto 'cluster-admin': tenancy never grants cluster-admin "
      "or system: roles (they reach past every namespace); map it to admin, edit or view"),
     ("etcd_backup.yml", OVERLAP, "playbooks/etcd_backup.yml", [], OVERLAP_MESSAGE),
+    ("etcd_restore.yml", OVERLAP, "playbooks/etcd_restore.yml",
+     ["-e", "etcd_restore_snapshot=/nonexistent.db", "-e", "etcd_restore_confirm=true"], OVERLAP_MESSAGE),
     ("verify.yml", OVERLAP, "playbooks/verify.yml", [], OVERLAP_MESSAGE),
     ("images/vm.yml", None, "playbooks/images/vm.yml",
      ["-e", "packer_image_servce=billing", "-e", "packer_image_artifactory_url=artifactory.example.com"],
