@@ -12,7 +12,7 @@ COLLECTION_LINK := .collections/ansible_collections/kos/platform
 PLAYBOOKS := site.yml $(wildcard playbooks/*.yml playbooks/images/*.yml)
 ROLE ?=
 
-.PHONY: help setup lint syntax unit molecule test-role integration test lab lab-down bench build changelog clean
+.PHONY: help setup lint syntax unit sanity units molecule test-role integration test lab lab-down bench build changelog clean
 help:
 	@echo "make setup      virtualenv with pinned requirements, collection importable from the checkout"
 	@echo "make test       every test: lint, syntax, unit, molecule scenarios, integration suites"
@@ -48,6 +48,13 @@ syntax: setup
 unit: setup
 	pytest -q tests/unit
 
+# ansible-test as collection maintainers run it, without Docker (tests/bin/ansible-test).
+sanity: setup
+	tests/bin/ansible-test sanity
+
+units: setup
+	tests/bin/ansible-test units
+
 molecule: setup
 	tests/bin/molecule-all
 
@@ -58,7 +65,7 @@ test-role: setup
 integration: setup
 	tests/bin/integration-all
 
-test: lint syntax unit molecule integration
+test: lint syntax unit sanity units molecule integration
 
 lab: setup
 	tests/lab/lab.sh up
