@@ -35,6 +35,17 @@ summary() {
   echo "Full log: .lab/site.log. Remove everything with: make lab-down"
 }
 
+# The live checks of playbooks/verify.yml (etcd health, membership and a TLS round trip; BGP
+# sessions and prefixes on every router), so the summary says what works, not only what converged.
+verify() {
+  local out=$state/verify.json
+  echo "Live checks (playbooks/verify.yml; result in .lab/verify.json):"
+  ANSIBLE_STDOUT_CALLBACK=ansible.posix.json ANSIBLE_CALLBACKS_ENABLED= \
+    ansible-playbook -i "$inventory" -e verify_junit_file="$state/verify-kubernetes.xml" playbooks/verify.yml \
+    >"$out" 2>"$state/verify.err"
+  python3 "$top/tests/lab/verify_summary.py" "$out"
+}
+
 up() {
   local start=$(date +%s)
   # Stop the engine on `down` only if this lab started it (not CI's, not the user's own).
@@ -48,6 +59,14 @@ up() {
   rc=${PIPESTATUS[0]}
   set -e
   summary "$state/site.log"
+  set +e
+  verify
+  vrc=$?
+  set -e
+  if [ "$vrc" -ne 0 ]; then
+    echo "Some live checks failed (above). Layers reported as SKIPPED LAYER cannot pass theirs: without Calico"
+    echo "the nodes run no BGP speaker (the routers' sessions stay down), without Kubernetes there is no API."
+  fi
   echo "make lab took $(( $(date +%s) - start )) s (site.yml exit code $rc)"
   return "$rc"
 }
@@ -56,7 +75,8 @@ down() {
   if timeout 5 docker version >/dev/null 2>&1; then
     ansible-playbook -i "$inventory" playbooks/lab_down.yml
   fi
-  rm -rf "$state/pki" "$state/site.log"
+  rm -rf "$state/pki" "$state/site.log" "$state/verify.json" "$state/verify.err" \
+    "$state/verify-kubernetes.xml"
   if [ -f "$state/engine-started-by-lab" ]; then
     tests/lab/engine.sh down
     rm -f "$state/engine-started-by-lab"
