@@ -834,7 +834,8 @@ PAGE_SIZE = 1000
 
 
 def read_keystone(conn, role_names, with_quotas=False, project_filter=None):
-    """A Snapshot in a constant number of Keystone calls (plus 2 per project for quotas).
+    """A Snapshot in a few Keystone calls: paged lists (users and groups per domain), one call per
+    mapped role and one effective role-assignment listing (plus 2 per project for quotas).
 
     ``role_names`` are the Keystone roles the rules map; each is looked up by name (GET
     /roles?name=..., one call each): Keystone 30 ignores the marker when paging /roles, so the
@@ -854,8 +855,15 @@ def read_keystone(conn, role_names, with_quotas=False, project_filter=None):
     role_ids = {r.id: r.name for name in sorted(set(role_names)) for r in identity.roles(name=name)}
     roles = set(role_ids.values())
     # ALL users and groups of ALL domains: a user name is a Kubernetes subject only when unique among them.
-    users = [User(u.id, u.name, u.domain_id, bool(u.is_enabled)) for u in identity.users(limit=PAGE_SIZE)]
-    groups = [Group(g.id, g.name, g.domain_id) for g in identity.groups(limit=PAGE_SIZE)]
+    # Listed per domain: without a domain filter Keystone lists only the default identity driver's
+    # users, and domains with their own backend (LDAP, domain_specific_drivers_enabled) would be missed.
+    users, groups = {}, {}
+    for domain_id in sorted(domains):
+        for u in identity.users(domain_id=domain_id, limit=PAGE_SIZE):
+            users[u.id] = User(u.id, u.name, u.domain_id, bool(u.is_enabled))
+        for g in identity.groups(domain_id=domain_id, limit=PAGE_SIZE):
+            groups[g.id] = Group(g.id, g.name, g.domain_id)
+    users, groups = list(users.values()), list(groups.values())
     assignments = []
     # Without include_names: the names come from the lists above, and asking Keystone for them
     # triples the time of this call (82 s -> ~250 s for 54,000 rows in the benchmark).
