@@ -40,7 +40,7 @@ summary() {
 verify() {
   local out=$state/verify.json
   echo "Live checks (playbooks/verify.yml; result in .lab/verify.json):"
-  ANSIBLE_STDOUT_CALLBACK=ansible.posix.json ANSIBLE_CALLBACKS_ENABLED= \
+  ANSIBLE_STDOUT_CALLBACK=ansible.posix.json \
     ansible-playbook -i "$inventory" -e verify_junit_file="$state/verify-kubernetes.xml" playbooks/verify.yml \
     >"$out" 2>"$state/verify.err"
   python3 "$top/tests/lab/verify_summary.py" "$out"

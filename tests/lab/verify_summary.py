@@ -28,7 +28,7 @@ def message(result):
     if not msg and result.get("failed"):
         msg = (result.get("stderr") or result.get("stdout") or "").strip().splitlines()[-1:] or [""]
         msg = msg[0]
-    return " ".join(str(msg or "").split())
+    return " ".join(str(msg or "").split()).replace(":; ", ": ")
 
 
 def summarise(doc):
@@ -38,7 +38,7 @@ def summarise(doc):
         if not name.startswith("Verify") or "derive" in name:
             continue
         for task in play.get("tasks", []):
-            title = task["task"]["name"]
+            title = task["task"]["name"].split(" : ")[-1]  # without the role's prefix
             hosts = task.get("hosts", {})
             by_status = {}
             for host, result in sorted(hosts.items()):
@@ -63,7 +63,8 @@ def main(path):
     try:
         with open(path) as handle:
             text = handle.read()
-        doc = json.loads(text[text.index("{"):])
+        # Other callbacks (profile_tasks) may print around the JSON document: read the first object.
+        doc = json.JSONDecoder().raw_decode(text[text.index("{"):])[0]
     except (OSError, ValueError) as exc:
         print("  verify.yml produced no readable result (%s); see %s" % (exc, path))
         return 1
