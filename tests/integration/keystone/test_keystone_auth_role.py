@@ -70,7 +70,9 @@ def run_role(root, mode, check=False, extra=None, env_extra=None):
         'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}}))
     kos_cluster = {
         'name': 'kos-test', 'artifact_mirror': 'https://artifactory.example.com/artifactory',
-        'api': {'endpoint': '192.0.2.10', 'port': 6443, 'url': 'https://192.0.2.10:6443'},
+        # local_proxy mode: on the nodes the API is 127.0.0.1:6444; users off the nodes get external_url.
+        'api': {'endpoint': '127.0.0.1', 'port': 6443, 'url': 'https://127.0.0.1:6444',
+                'external_url': 'https://192.0.2.10:6443'},
         'auth': {'keystone': True, 'authorization_mode': mode, 'dir': str(root / 'etc/kubernetes/keystone'),
                  'keystone_auth_port': 8443},
     }
