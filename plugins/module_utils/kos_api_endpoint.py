@@ -135,8 +135,8 @@ def _check_vip(settings, nets, host_addresses, has_routers, errors):
     node = nets.get("cluster_node_cidr")
     if node is not None and vip.version != node.version:
         errors.append("cluster_api_vip %s is IPv%d but cluster_node_cidr is IPv%d: the control planes announce "
-                      "it over their IPv%d sessions; use an IPv%d address" % (vip, vip.version, node.version,
-                                                                            node.version, node.version))
+                      "it over their IPv%d sessions; use an IPv%d address"
+                      % (vip, vip.version, node.version, node.version, node.version))
     for var in sorted(nets):
         net = nets[var]
         if net.version == vip.version and vip in net:

@@ -209,7 +209,7 @@ def deploy(client, url, path, checksums):
 
 def registry_api_base(registry, insecure_registries=()):
     """``https://host`` (``http://`` for registries listed as insecure) and the path prefix."""
-    host, _, prefix = registry.partition('/')
+    host, _sep, prefix = registry.partition('/')
     if host == 'docker.io':
         host = 'registry-1.docker.io'
     scheme = 'http' if registry in insecure_registries or host in insecure_registries else 'https'

@@ -243,7 +243,7 @@ def parse_routes(text):
             last["nexthops"].append({"gateway": via.groupdict().get("gw") or "", "interface": via.group("iface")})
             continue
         if not line[0].isspace():
-            first, _, stripped = line.partition(" ")
+            first, _sep, stripped = line.partition(" ")
             if not _NET.match(first):
                 continue
             current = first
@@ -277,7 +277,7 @@ def _allowed(items, prefix):
     """Whether prefix matches a BIRD prefix-set item list (exact "a/n" or "a/n{l,h}")."""
     net = netaddr.IPNetwork(prefix)
     for item in items:
-        base, _, bounds = item.partition("{")
+        base, _sep, bounds = item.partition("{")
         outer = netaddr.IPNetwork(base)
         if not bounds:
             if net == outer:
@@ -356,8 +356,8 @@ def bgp_report(plan, protocols, routes):
             if any(r["proto"] == peer["protocol"] for r in alternatives) and \
                     not _allowed(peer.get("import_prefixes") or [_exact(peer["pod_block"])] + services, prefix):
                 unexpected.append("%s from node %s (%s) was accepted but is not the node's to announce: check "
-                                  "the import filter kos_import_%s" % (prefix, peer["name"], peer["protocol"],
-                                                                      peer["protocol"]))
+                                  "the import filter kos_import_%s"
+                                  % (prefix, peer["name"], peer["protocol"], peer["protocol"]))
     return {"ok": not missing and not unexpected, "missing": missing + unexpected, "unexpected": unexpected,
             "sessions": sessions, "established": len(established), "expected": len(plan["peers"]),
             "upstream_expected": len(plan.get("upstream") or []), "ecmp": ecmp,

@@ -125,8 +125,8 @@ def dockerfile_bases(text, build_args=None):
         instr = words[0].upper()
         if instr == 'ARG' and not seen_from:
             for decl in words[1:]:
-                name, _, default = decl.partition('=')
-                args[name] = build_args.get(name, default if _ else None)
+                name, sep, default = decl.partition('=')
+                args[name] = build_args.get(name, default if sep else None)
         elif instr == 'FROM':
             seen_from = True
             rest = [w for w in words[1:] if not w.startswith('--')]
@@ -161,7 +161,7 @@ def base_candidates(base, artifactory, upstream=DOCKER_HUB):
         return dict(source=source, registry=registry, repository=repository, reference=reference,
                     ref=format_reference(registry, repository, parsed['tag'], parsed['digest']))
 
-    art_host, _, art_prefix = art.partition('/')
+    art_host, _sep, art_prefix = art.partition('/')
     if parsed['registry'] == art_host and art_prefix and parts['repository'].startswith(art_prefix + '/'):
         # named with Artifactory's repository-path form: host/<repository-key>/<image>
         return [cand('artifactory', art, parts['repository'][len(art_prefix) + 1:])]

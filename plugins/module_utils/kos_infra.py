@@ -58,6 +58,12 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_infra_server impo
 from ansible_collections.kos.platform.plugins.module_utils.kos_infra_server_group import ServerGroups
 from ansible_collections.kos.platform.plugins.module_utils.kos_infra_volume import Volumes
 
+# The plan, its errors and the rule helpers are re-exported: the module and tests import them from here.
+__all__ = [
+    "ROLE_ORDER", "SERVER_GROUP_POLICIES", "TAG_PREFIX", "PlanError", "ProvisionError", "Provisioner",
+    "cluster_tag", "desired_rule_keys", "pairs_differ", "plan", "quota_shortfalls", "rule_key",
+]
+
 
 class Provisioner:
     """Makes the cloud match a plan (or lists what it would change, in check mode).

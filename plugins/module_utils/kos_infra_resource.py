@@ -97,7 +97,7 @@ class InfraResource:
             return list(pool.map(func, items))
 
     def _tagged(self, listing, **query):
-        return [r for r in listing(tags=self.tag, **query)]
+        return list(listing(tags=self.tag, **query))
 
     def _create_tagged(self, create, delete, **attrs):
         """Create a Neutron resource, then tag it (this Neutron refuses tags in POST).

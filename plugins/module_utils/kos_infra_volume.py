@@ -64,7 +64,7 @@ class Volumes(InfraResource):
                 to_attach.append((server, vol))
         if to_attach:
             self._parallel(lambda sv: conn.compute.create_volume_attachment(sv[0], volume_id=sv[1].id), to_attach)
-            self._wait_volumes({v.id for _, v in to_attach}, ("in-use",))
+            self._wait_volumes({v.id for _server, v in to_attach}, ("in-use",))
 
     def _wait_volumes(self, ids, statuses):
         conn = self.conn

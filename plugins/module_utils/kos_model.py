@@ -171,8 +171,8 @@ def _networks(cluster, errors):
             # Only ever missing without a default: the pod and service ranges get one unless the
             # model has BGP routers (kos_model_input.normalize), the node network never does.
             errors.append("%s is not set: give the %s network in CIDR form, e.g. %s (%s)" % (
-                var, key.split("_")[0], {"node_cidr": "192.0.2.0/24", "pod_cidr": "10.244.0.0/16",
-                                          "service_cidr": "10.96.0.0/16"}[key],
+                var, key.split("_", 1)[0],
+                {"node_cidr": "192.0.2.0/24", "pod_cidr": "10.244.0.0/16", "service_cidr": "10.96.0.0/16"}[key],
                 "there is no default: it is the site's own network" if key == "node_cidr" else
                 "there is no default while the model has BGP routers: the range is announced to them"))
             continue
@@ -469,7 +469,10 @@ def _sans(name, host, cluster, is_control_plane, service_ips):
         if endpoint:
             (ips if _ip(endpoint) is not None else dns).append(endpoint)
     dns.append("localhost")
-    unique = lambda items: [x for i, x in enumerate(items) if x and x not in items[:i]]  # noqa: E731
+
+    def unique(items):
+        return [x for i, x in enumerate(items) if x and x not in items[:i]]
+
     return {"dns": unique(dns), "ip": unique(ips)}
 
 

@@ -339,11 +339,11 @@ def _endpoint_errors(endpoint):
         return []
     if "://" in endpoint:
         host = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", endpoint).split("/")[0]
-        host, _, port = host.rpartition(":") if HOST_PORT.match(host) else (host, "", "")
+        host, _sep, port = host.rpartition(":") if HOST_PORT.match(host) else (host, "", "")
         return ["cluster_api_endpoint is %r, a URL: give only the host name or address (%s); the scheme is always "
                 "https and the port is cluster_api_port%s" % (endpoint, host, " (%s)" % port if port else "")]
     if HOST_PORT.match(endpoint):
-        host, _, port = endpoint.rpartition(":")
+        host, _sep, port = endpoint.rpartition(":")
         return ["cluster_api_endpoint is %r, with a port: give only the host name or address (%s) and set "
                 "cluster_api_port: %s" % (endpoint, host, port)]
     return []
@@ -452,8 +452,8 @@ def image_errors(names, values, known=None, prefixes=None):
                 result.append("%s %s: write it with its scheme, e.g. https://artifactory.example.com/artifactory"
                               % (name, problem))
         elif name.endswith("_registry"):
-            if not isinstance(value, str) or not re.match(r"^([a-z]+://)?[A-Za-z0-9][A-Za-z0-9.-]*(:\d+)?(/\S*)?$",
-                                                           value.strip()):
+            if not isinstance(value, str) or not re.match(
+                    r"^([a-z]+://)?[A-Za-z0-9][A-Za-z0-9.-]*(:\d+)?(/\S*)?$", value.strip()):
                 result.append("%s is %r, not a registry: give host[:port] or host/<repository-key>, e.g. "
                               "artifactory.example.com" % (name, value))
     return result

@@ -322,7 +322,10 @@ def _check_sessions(model_input, cluster, opts, peers, errors):
             errors.append("router %s would have no BGP session: no Kubernetes host is in its racks (%s); fix %s"
                           % (peer["name"], ", ".join(peer["racks"]), var))
     sessions = {n: [p for p in peers if p["name"] and _serves(p, racks[n])] for n in k8s}
-    rack_list = lambda: ", ".join(sorted({r for p in peers for r in p["racks"]})) or "none"  # noqa: E731
+
+    def rack_list():
+        return ", ".join(sorted({r for p in peers for r in p["racks"]})) or "none"
+
     for name in k8s:
         # A node alone in a cluster without routers needs no session: there is no other pod block.
         if sessions[name] or (mesh and (len(k8s) > 1 or not peers)) or reflectors:

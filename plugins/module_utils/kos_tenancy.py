@@ -730,8 +730,8 @@ def render_keystone_auth_configmaps(plan, rules, namespace='kube-system', policy
     sync = {
         'data-types-to-sync': sorted(rules.keystone_auth_sync_data_types),
         'namespace-format': '%i',
-        'projects-blacklist': sorted(p.id for p, _ in skipped),
-        'projects-name-blacklist': sorted({p.name for p, _ in skipped}),
+        'projects-blacklist': sorted(p.id for p, _reason in skipped),
+        'projects-name-blacklist': sorted({p.name for p, _reason in skipped}),
         'role-mappings': [],
     }
     policy_cm = {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': _metadata(policy_name, namespace),

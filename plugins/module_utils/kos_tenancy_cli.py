@@ -61,7 +61,7 @@ def load_rules(path):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog='kos-tenancy', description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(prog='kos-tenancy', description=__doc__.split('\n\n', 1)[0])
     parser.add_argument('--cloud', help='cloud name in clouds.yaml (default: OS_* environment)')
     parser.add_argument('--config', help='rules file (YAML or JSON, module option names)')
     parser.add_argument('--abac-file')
@@ -123,4 +123,4 @@ def main(argv=None, out=sys.stdout, err=sys.stderr):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    raise SystemExit(main())

@@ -77,8 +77,8 @@ def plan(running, target, control_planes, nodes, batch_size=1):
     if kind != "none":
         first, others = control_planes[0], control_planes[1:]
         steps.append({"phase": "control_plane", "hosts": [first],
-                      "action": "kubeadm upgrade apply %s (UpgradeConfiguration %s)" % (target,
-                                                                                   versions["kubeadm_api"])})
+                      "action": "kubeadm upgrade apply %s (UpgradeConfiguration %s)"
+                      % (target, versions["kubeadm_api"])})
         for name in others:
             steps.append({"phase": "control_plane", "hosts": [name], "action": "kubeadm upgrade node"})
         for name in control_planes:

@@ -40,8 +40,8 @@ def nodes_ready(nodes, expected):
             problems.append("node %s is not registered" % name)
         elif found[name].get("status") != "True":
             ready = found[name]
-            problems.append("node %s is not Ready (%s: %s)" % (name, ready.get("reason", "no Ready condition"),
-                                                             ready.get("message", "")))
+            problems.append("node %s is not Ready (%s: %s)"
+                            % (name, ready.get("reason", "no Ready condition"), ready.get("message", "")))
     return result("every node is Ready", problems, "%d/%d nodes Ready" % (len(expected), len(expected)),
                   sorted(found))
 
@@ -86,8 +86,8 @@ def dns_answers(dig_output, name, expected_ip, server):
     elif status.group("status") != "NOERROR":
         problems.append("DNS server %s answered %s for %s" % (server, status.group("status"), name))
     elif expected_ip not in answers:
-        problems.append("DNS server %s answered %s for %s, expected %s" % (server, answers or "nothing", name,
-                                                                          expected_ip))
+        problems.append("DNS server %s answered %s for %s, expected %s"
+                        % (server, answers or "nothing", name, expected_ip))
     return result("DNS %s via %s" % (name, server), problems, "%s -> %s via %s" % (name, expected_ip, server))
 
 
@@ -159,8 +159,8 @@ def can_i(answers, username, own_namespace):
         said = (item.get("answer") or "").strip().split()
         allowed = bool(said) and said[0] == "yes"
         if not said or said[0] not in ("yes", "no"):
-            problems.append("can-i %s %s in %s gave %r" % (item["verb"], item["resource"],
-                                                         item["namespace"] or "the cluster", item.get("answer")))
+            problems.append("can-i %s %s in %s gave %r"
+                            % (item["verb"], item["resource"], item["namespace"] or "the cluster", item.get("answer")))
         elif allowed != item["expected"]:
             problems.append("%s %s %s %s in %s" % (username, "may" if allowed else "may not", item["verb"],
                                                    item["resource"], item["namespace"] or "the cluster scope"))

@@ -220,7 +220,7 @@ class KeystoneTenancyModule(KosOpenStackModule):
         include_disabled=dict(type='bool', default=False),
         protected_namespaces=dict(type='list', elements='str', default=[]),
         resource_quotas=dict(type='bool', default=False),
-        keystone_auth_sync_data_types=dict(type='list', elements='str', default=[]),
+        keystone_auth_sync_data_types=dict(type='list', elements='str', default=[], no_log=False),
         abac_discovery=dict(type='bool', default=False),
         prune=dict(type='bool', default=False),
         mode=dict(type='raw', default='0644'),

@@ -96,8 +96,8 @@ def kernel_routes(name):
     routes = json.loads(host(name).check_output("ip -4 -j route show proto bird"))
     result = {}
     for route in routes:
-        prefix = route["dst"] if "/" in route["dst"] else (route["dst"] + "/32" if route["dst"] != "default"
-                                                          else "0.0.0.0/0")
+        prefix = route["dst"] if "/" in route["dst"] else (
+            route["dst"] + "/32" if route["dst"] != "default" else "0.0.0.0/0")
         hops = [hop["gateway"] for hop in route.get("nexthops", [])] or [route.get("gateway")]
         result[prefix] = sorted(hops)
     return result

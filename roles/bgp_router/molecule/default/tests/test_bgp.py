@@ -88,7 +88,7 @@ def test_routers_hash_ecmp_on_layer_4():
 
 
 def test_a_pod_address_on_each_node_answers_the_client():
-    names = [node for node in NODES]
+    names = list(NODES)
     assert client(*[("http", POD_IPS[node], 8080) for node in names]) == names
 
 
@@ -186,7 +186,7 @@ def test_service_host_routes_over_their_limit_never_touch_the_pod_block():
                 got = kos_bird.parse_routes(birdc(router, "show", "route", "table", peer["table"]))
                 return set(flood) <= set(got)
             assert wait_for(received, 15), "%s did not receive the flood" % router
-            for _ in range(5):
+            for _attempt in range(5):
                 main = kos_bird.parse_routes(birdc(router, "show", "route", "table", "master4", "protocol",
                                                    peer["protocol"]))
                 taken = [p for p in flood if p in main]
