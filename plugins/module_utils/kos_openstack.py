@@ -262,8 +262,9 @@ def explain_error(exc, params=None, operation=None, service=None, catalog=None):
                     % (named, endpoint or url or 'its catalog endpoint', during, request, named))
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         code = ' HTTP %s' % status if status else ''
-        return '%s at %s failed%s%s:%s %s; %s' % (named, endpoint or 'its catalog endpoint', during, request, code,
-                                                   detail, _advice(status, str(exc), named))
+        values = (named, endpoint or 'its catalog endpoint', during, request, code, detail,
+                  _advice(status, str(exc), named))
+        return '%s at %s failed%s%s:%s %s; %s' % values
     if isinstance(exc, (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout)):
         return 'cannot reach Keystone at %s: %s' % (where, exc)
     if isinstance(exc, ksa_exc.Unauthorized) or (
@@ -284,10 +285,11 @@ def explain_error(exc, params=None, operation=None, service=None, catalog=None):
 def _probe(url, timeout=3):
     """True when something answers HTTP at ``url`` (any status); False when the connection fails."""
     import urllib.error
-    import urllib.request
+
+    from ansible.module_utils.urls import open_url
 
     try:
-        urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 - a catalog endpoint, http(s) only
+        open_url(url, timeout=timeout)
     except urllib.error.HTTPError:
         return True
     except Exception:  # noqa: BLE001 - refused, reset, timeout: it does not answer

@@ -156,7 +156,7 @@ def test_errored_servers_are_replaced_before_the_ports_step():
     for kind in ("security_groups", "server_groups", "keypairs", "ports", "servers", "volumes", "floating_ips"):
         setattr(prov, kind, Recorder(prov, log, kind, {}))
     prov.apply()
-    calls = [(n, m) for n, m, _ in log]
+    calls = [entry[:2] for entry in log]
     assert calls.index(("servers", "replace_errored")) < calls.index(("ports", "ensure")), calls
     assert ("ports", "ensure", "Neutron") in log and ("servers", "ensure", "Nova") in log, log
     assert ("volumes", "ensure", "Cinder") in log, log
