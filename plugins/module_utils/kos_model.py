@@ -85,27 +85,14 @@ def _net(value):
         return None
 
 
-def _ip(value):
-    if not isinstance(value, str):
-        return None
-    try:
-        return netaddr.IPAddress(value)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        return None
+_ip = kos_routing.read_ip
 
 
 def _is_as_number(value):
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= AS_MAX and value not in AS_RESERVED
 
 
-def _as_problem(value):
-    if not isinstance(value, int) or isinstance(value, bool):
-        return "is %r, not a whole number" % (value,)
-    if value in AS_RESERVED:
-        return "is %d, a reserved AS number (0, 23456, 65535 and 4294967295 are reserved)" % value
-    if value <= 0 or value > AS_MAX:
-        return "is %d, outside 1-4294967295" % value
-    return None
+_as_problem = kos_routing.as_problem
 
 
 BOOLEAN_KEYS = ("node_to_node_mesh", "keystone_auth")
@@ -139,25 +126,15 @@ def _check_booleans(model_input, errors):
             errors.append("cluster_%s is %r, not a boolean: write true or false" % (key, raw[key]))
 
 
-def _groups(model_input):
-    groups = model_input.get("groups") or {}
-    return {name: list(groups.get(name) or []) for name in
-            ("etcd", "kube_control_plane", "kube_node", "bgp_routers", "image_builders")}
+_groups = kos_routing.read_groups
 
 
-def k8s_hosts(model_input):
-    """Kubernetes hosts: control plane first, then nodes, each once, in inventory order."""
-    groups = _groups(model_input)
-    seen = []
-    for name in groups["kube_control_plane"] + groups["kube_node"]:
-        if name not in seen:
-            seen.append(name)
-    return seen
+# Kubernetes hosts: control plane first, then nodes, each once, in inventory order. These
+# helpers live once, in kos_routing (kos_model imports it; importing back would be a cycle).
+k8s_hosts = kos_routing.k8s_hosts
 
 
-def host_ip(hosts, name):
-    host = hosts.get(name) or {}
-    return host.get("node_ip") or host.get("ansible_host")
+host_ip = kos_routing.host_ip
 
 
 def _networks(cluster, errors):

@@ -453,3 +453,11 @@ def plan(model_input, cluster, nodes):
             "peerings": peerings,
         },
     }
+
+
+# The model's shared readers of the input, defined once here and used by kos_model too (which
+# imports this module; the other way round would be an import cycle).
+read_ip = _ip
+read_groups = _groups
+k8s_hosts = _k8s_hosts
+host_ip = _host_ip
