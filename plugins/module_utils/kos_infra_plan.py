@@ -59,7 +59,38 @@ SG_NAMES = {"common": "common", "etcd": "etcd", "control_plane": "control-plane"
 
 
 class PlanError(ValueError):
-    """The input cannot describe a cluster (raised before any request)."""
+    """The input cannot describe a cluster (raised before any request).
+
+    ``problems`` lists every problem of the input, each naming its variable; the message joins them.
+    """
+
+    def __init__(self, message, problems=None):
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
+
+
+class _Problems:
+    """Collects the problems of one plan, so that a run reports every one of them at once."""
+
+    def __init__(self):
+        self.found = []
+
+    def check(self, func, *args, default=None, **kwargs):
+        """func(*args, **kwargs), or ``default`` with its PlanError noted."""
+        try:
+            return func(*args, **kwargs)
+        except PlanError as exc:
+            for message in exc.problems:
+                self.add(message)
+            return default
+
+    def add(self, message):
+        if message not in self.found:  # one problem of a group is met once per host of it
+            self.found.append(message)
+
+    def raise_any(self):
+        if self.found:
+            raise PlanError("; ".join(self.found), self.found)
 
 
 def cluster_tag(name):
@@ -122,7 +153,10 @@ def _cidrs(values, what):
 
 
 def plan(params):
-    """The desired state of the cluster's resources (pure; raises PlanError on bad input)."""
+    """The desired state of the cluster's resources (pure).
+
+    Raises PlanError on bad input, with every problem of the input at once (``.problems``)."""
+    problems = _Problems()
     name = params["cluster_name"]
     groups = params.get("inventory_groups") or {}
     node_ips = params.get("node_ips") or {}
@@ -131,26 +165,28 @@ def plan(params):
     if not isinstance(groups, dict):
         raise PlanError("inventory_groups: expected a dict of group name to list of hosts")
     for group in ROLE_ORDER:
-        for host in _host_list(groups.get(group) or [], "inventory_groups[%r]" % group):
+        for host in problems.check(_host_list, groups.get(group) or [], "inventory_groups[%r]" % group, default=[]):
             hosts.setdefault(host, []).append(group)
-    if not hosts:
-        raise PlanError("no hosts in any of the groups %s: nothing to provision" % ", ".join(ROLE_ORDER))
+    if not hosts and not problems.found:
+        problems.add("no hosts in any of the groups %s: nothing to provision" % ", ".join(ROLE_ORDER))
 
     existing_network = net.get("existing") or ""
     node_cidr = net.get("cidr") or ""
     if not existing_network and not node_cidr:
-        raise PlanError("%s.cidr is required when no existing network is given" % _var(params, "network"))
-    node_cidrs = _cidrs([node_cidr] if node_cidr else [], _var(params, "network") + ".cidr")
-    pairs = _cidrs(params.get("allowed_address_pairs"), _var(params, "allowed_address_pairs"))
-    operator = _cidrs(params.get("operator_cidrs"), _var(params, "operator_cidrs"))
+        problems.add("%s.cidr is required when no existing network is given" % _var(params, "network"))
+    node_cidrs = problems.check(_cidrs, [node_cidr] if node_cidr else [], _var(params, "network") + ".cidr", default=[])
+    pairs = problems.check(_cidrs, params.get("allowed_address_pairs"), _var(params, "allowed_address_pairs"),
+                           default=[])
+    operator = problems.check(_cidrs, params.get("operator_cidrs"), _var(params, "operator_cidrs"), default=[])
     cidr_lists = {
         "node_cidrs": node_cidrs,
         "ssh_sources": sorted(set(operator + node_cidrs)),
         "api_sources": sorted(set(operator + node_cidrs)),
     }
-    api_port = _whole(params.get("api_port") or 6443, _var(params, "api_port"), minimum=1)
+    api_port = problems.check(_whole, params.get("api_port") or 6443, _var(params, "api_port"), minimum=1,
+                              default=6443)
     if api_port > 65535:
-        raise PlanError("%s: %d is not a TCP port (1-65535)" % (_var(params, "api_port"), api_port))
+        problems.add("%s: %d is not a TCP port (1-65535)" % (_var(params, "api_port"), api_port))
 
     # Security groups: only those some host needs.
     sg_keys = sorted({k for roles in hosts.values() for r in roles for k in SG_MEMBERSHIP[r]})
@@ -172,33 +208,37 @@ def plan(params):
     fip_groups = set(params.get("floating_ip_groups") or [])
     zones = params.get("availability_zones") or []
     etcd_volume = params.get("etcd_volume") or {}
-    volume_size = _whole(etcd_volume.get("size") or 0, _var(params, "etcd_volume") + ".size")
+    volume_size = problems.check(_whole, etcd_volume.get("size") or 0, _var(params, "etcd_volume") + ".size",
+                                 default=0)
     boot_volume = params.get("boot_volume") or {}
-    boot_size = _whole(boot_volume.get("size") or 0, _var(params, "boot_volume") + ".size")
+    boot_size = problems.check(_whole, boot_volume.get("size") or 0, _var(params, "boot_volume") + ".size",
+                               default=0)
     server_groups = {}
     servers = []
     position = {}
     gateway = net.get("gateway_ip") or None
     if gateway is not None:
-        gateway = str(_address(gateway, _var(params, "network") + ".gateway_ip"))
+        gateway = problems.check(_address, gateway, _var(params, "network") + ".gateway_ip")
+        gateway = str(gateway) if gateway is not None else None
     dns = net.get("dns_nameservers") or []
     if isinstance(dns, str):
         dns = [d.strip() for d in dns.split(",") if d.strip()]
-    dns = [str(_address(d, _var(params, "network") + ".dns_nameservers")) for d in dns]
+    dns = [str(a) for a in (problems.check(_address, d, _var(params, "network") + ".dns_nameservers") for d in dns)
+           if a is not None]
     if node_cidrs:
         network_obj = ipaddress.ip_network(node_cidrs[0])
-        if gateway is None and not existing_network:
+        if gateway is None and not existing_network and not net.get("gateway_ip"):
             gateway = str(next(network_obj.hosts()))  # Neutron's default gateway
         if gateway is not None and ipaddress.ip_address(gateway) not in network_obj:
-            raise PlanError("%s.gateway_ip %s is outside %s" % (_var(params, "network"), gateway, node_cidrs[0]))
+            problems.add("%s.gateway_ip %s is outside %s" % (_var(params, "network"), gateway, node_cidrs[0]))
     for host in sorted(hosts, key=lambda h: (ROLE_ORDER.index(hosts[h][0]), h)):
         roles = hosts[host]
         role = roles[0]
-        flavor, flavor_var = _per_group(params, "flavors", role)
-        image, image_var = _per_group(params, "images", role)
+        flavor, flavor_var = problems.check(_per_group, params, "flavors", role, default=(None, None))
+        image, image_var = problems.check(_per_group, params, "images", role, default=(None, None))
         policy = policies.get(role, policies.get("default", "soft-anti-affinity"))
         if policy not in SERVER_GROUP_POLICIES:
-            raise PlanError(
+            problems.add(
                 "%s: %r is not one of %s"
                 % (_var(params, "server_group_policies", role), policy, ", ".join(SERVER_GROUP_POLICIES))
             )
@@ -210,14 +250,15 @@ def plan(params):
         if ip:
             try:
                 addr = ipaddress.ip_address(str(ip))
-            except ValueError as exc:
-                raise PlanError("node_ip of %s: %r is not an address" % (host, ip)) from exc
-            if node_cidrs and addr not in network_obj:
-                raise PlanError(
+            except ValueError:
+                problems.add("node_ip of %s: %r is not an address" % (host, ip))
+                addr = None
+            if addr is not None and node_cidrs and addr not in network_obj:
+                problems.add(
                     "node_ip of %s (%s) is outside %s.cidr %s" % (host, ip, _var(params, "network"), node_cidrs[0])
                 )
-            if gateway is not None and addr == ipaddress.ip_address(gateway):
-                raise PlanError(
+            elif addr is not None and gateway is not None and addr == ipaddress.ip_address(gateway):
+                problems.add(
                     "node_ip of %s (%s) is the subnet's gateway address: set %s.gateway_ip to a "
                     "free address of %s" % (host, ip, _var(params, "network"), node_cidrs[0])
                 )
@@ -252,7 +293,8 @@ def plan(params):
         )
     keypair = params.get("keypair") or {}
     if not keypair.get("name"):
-        raise PlanError("%s.name is required" % _var(params, "keypair"))
+        problems.add("%s.name is required" % _var(params, "keypair"))
+    problems.raise_any()
     return dict(
         cluster=name,
         tag=cluster_tag(name),

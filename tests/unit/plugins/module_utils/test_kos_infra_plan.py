@@ -153,3 +153,38 @@ def test_bad_values_called_directly_name_the_variable(over, message):
 def test_numbers_from_the_command_line_are_read_as_numbers():
     s = servers(plan(params(etcd_volume={"size": "10"}, api_port="6443")))
     assert s["cp1"]["volume"]["size"] == 10
+
+
+def test_every_problem_of_the_input_is_reported_at_once():
+    bad = params(
+        flavors={"kube_node": "x"},
+        images={},
+        node_ips={"cp1": "198.51.100.1", "n1": "not-an-ip"},
+        server_group_policies={"default": "spread"},
+        allowed_address_pairs=["10.244.0.1/16"],
+        etcd_volume={"size": "ten"},
+        api_port=70000,
+        network={"cidr": "192.0.2.0/24", "gateway_ip": "192.0.2.256", "dns_nameservers": "dns.example"},
+        keypair={},
+    )
+    with pytest.raises(PlanError) as err:
+        plan(bad)
+    expected = [
+        "openstack_infra_allowed_address_pairs: '10.244.0.1/16' is not a CIDR",
+        "openstack_infra_api_port: 70000 is not a TCP port (1-65535)",
+        "openstack_infra_etcd_volume.size: 'ten' is not a whole number (write it as e.g. 10)",
+        "openstack_infra_network.gateway_ip: '192.0.2.256' is not an IP address (e.g. 192.0.2.1)",
+        "openstack_infra_network.dns_nameservers: 'dns.example' is not an IP address (e.g. 192.0.2.1)",
+        "openstack_infra_flavors has no entry for group kube_control_plane and no 'default'",
+        "openstack_infra_images has no entry for group kube_control_plane and no 'default'",
+        "openstack_infra_server_group_policies['kube_control_plane']: 'spread' is not one of",
+        "node_ip of cp1 (198.51.100.1) is outside openstack_infra_network.cidr 192.0.2.0/24",
+        "openstack_infra_images has no entry for group bgp_routers and no 'default'",
+        "node_ip of n1: 'not-an-ip' is not an address",
+        "openstack_infra_keypair.name is required",
+    ]
+    problems = err.value.problems
+    for part in expected:
+        assert sum(1 for p in problems if p.startswith(part)) == 1, (part, problems)
+    assert len(problems) == len(set(problems)), problems  # a group's problem once, not once per host
+    assert str(err.value) == "; ".join(problems)
