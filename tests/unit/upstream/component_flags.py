@@ -1,10 +1,14 @@
 """Real flag names of the control-plane components, for the flags kos.platform passes through kubeadm.
 
-kube-apiserver (kubernetes/kubernetes, release-1.35 line):
-  pkg/kubeapiserver/options/authorization.go  BuiltInAuthorizationOptions.AddFlags (constants
-      authorizationModeFlag ... authorizationConfigFlag) and Validate: ABAC needs
-      --authorization-policy-file, Webhook needs --authorization-webhook-config-file, and
-      --authorization-config excludes --authorization-mode / policy / webhook flags.
+kube-apiserver (kubernetes/kubernetes):
+  pkg/kubeapiserver/options/authorization.go @ 4e880891c5c6cd9ffb97864046ad29e4863fb24a (the newest version
+      the upstream index holds; no v1.35+ one is stored) BuiltInAuthorizationOptions.AddFlags and
+      Validate: a known mode, each mode once, ABAC needs --authorization-policy-file and the policy file
+      needs ABAC, Webhook needs --authorization-webhook-config-file and that file needs Webhook.
+      --authorization-config (structured authorization, 1.29+) and its exclusion of the mode, policy and
+      webhook flags come from the same function in later releases, which the index does not hold
+      (kubernetes.io "Authorization" reference, "Configuring the API Server using an Authorization
+      Config File"): kos.platform never sets it.
   pkg/kubeapiserver/options/authentication.go  BuiltInAuthenticationOptions.AddFlags
   staging/src/k8s.io/apiserver/pkg/server/options/serving.go, etcd.go, audit.go  (generic flags)
   cmd/kube-apiserver/app/options/options.go  (apiserver-specific flags)

@@ -8,15 +8,15 @@ The structs below are transcribed field by field (json name and Go type, comment
   kubeadm.k8s.io/v1beta3: derived from v1beta4 by undoing the changes listed in v1beta4/doc.go ("A list
       of changes since v1beta3") and kubernetes/kubernetes#125029 (extraArgs maps; timeoutForControlPlane
       in apiServer; discovery.timeout; no dryRun, timeouts, extraEnvs, encryptionAlgorithm, certificate
-      validity periods, proxy, dns.disabled, imagePullSerial, Reset/UpgradeConfiguration). kubeadm 1.35 is
-      the last to read it (removed by kubernetes/kubernetes#136016, 1.36); kos.platform renders v1beta4.
+      validity periods, proxy, dns.disabled, imagePullSerial, Reset/UpgradeConfiguration). kubeadm 1.36 is
+      the last to read it: kubernetes/kubernetes#136016 removed it, listed in CHANGELOG/CHANGELOG-1.37.md
+      @ v1.37.0-alpha.1 (df0a31e010ea), not in the v1.36.0 notes; kos.platform renders v1beta4.
   kubelet.config.k8s.io/v1beta1: staging/src/k8s.io/kubelet/config/v1beta1/types.go at commit
-      8383bd62ee26c68c4eac4b49431d3403d0880a26 (a 1.26/1.27-era version: the only one readable here), plus
-      the fields added since, each with the release that added it (KUBELET_ADDED below). Those were NOT
-      read from a types.go here (no newer version could be fetched); they follow the kubelet-config.v1beta1
-      reference of each release, and only their type names (CrashLoopBackOffConfig, UserNamespaces,
-      ImagePullCredentialsVerificationPolicy) were confirmed on pkg.go.dev's k8s.io/kubelet/config/v1beta1
-      index. Replace the list by the 1.37 types.go when it can be read.
+      001332b0422071acf4860769f18e34b5e9b7c1bc, every KubeletConfiguration field in file order. The newest
+      version the index holds; no release tag is stored for it, and it is on the 1.37 line after
+      v1.37.0-alpha.1 (its TypeMeta carries the json:"" tag of kubernetes/kubernetes#138260, listed in the
+      CHANGELOG-1.37.md v1.37.0-alpha.1 notes) with 1.36's memoryReservationPolicy and tlsCurvePreferences.
+      Fields newer than 1.35 are listed in KUBELET_SINCE.
   kubeproxy.config.k8s.io/v1alpha1: staging/src/k8s.io/kube-proxy/config/v1alpha1/types.go at commit
       ce3490900116b936d61ee08888436fda1f7abe49 (with nftables, 1.29+).
   Shared types: k8s.io/api core/v1 Taint and EnvVar, k8s.io/component-base logs/api/v1
@@ -49,6 +49,9 @@ ENUMS = {
     "corev1.TaintEffect": ["NoSchedule", "PreferNoSchedule", "NoExecute"],
     "KubeletAuthorizationMode": ["AlwaysAllow", "Webhook"],
     "ResourceChangeDetectionStrategy": ["Get", "Cache", "Watch"],
+    "ImagePullCredentialsVerificationPolicy": ["NeverVerify", "NeverVerifyPreloadedImages",
+                                               "NeverVerifyAllowlistedImages", "AlwaysVerify"],
+    "MemoryReservationPolicy": ["None", "TieredReservation"],
     "ProxyMode": ["", "iptables", "ipvs", "nftables", "kernelspace"],
     "LocalMode": ["", "ClusterCIDR", "NodeCIDR", "BridgeInterface", "InterfaceNamePrefix"],
 }
@@ -317,11 +320,13 @@ def _v1beta3():
 
 KUBEADM_KINDS_V1BETA3 = ["InitConfiguration", "ClusterConfiguration", "JoinConfiguration"]
 
-# staging/src/k8s.io/kubelet/config/v1beta1/types.go @ 8383bd62ee26c68c4eac4b49431d3403d0880a26
+# staging/src/k8s.io/kubelet/config/v1beta1/types.go @ 001332b0422071acf4860769f18e34b5e9b7c1bc (the newest
+# version the index holds: the 1.37 line after v1.37.0-alpha.1, see the module docstring), in file order.
 KUBELET_V1BETA1 = {
     "KubeletConfiguration": _fields("""
         enableServer bool
         staticPodPath string
+        podLogsDir string
         syncFrequency metav1.Duration
         fileCheckFrequency metav1.Duration
         httpCheckFrequency metav1.Duration
@@ -333,6 +338,7 @@ KUBELET_V1BETA1 = {
         tlsCertFile string
         tlsPrivateKeyFile string
         tlsCipherSuites []string
+        tlsCurvePreferences []int32
         tlsMinVersion string
         rotateCertificates bool
         serverTLSBootstrap bool
@@ -340,6 +346,8 @@ KUBELET_V1BETA1 = {
         authorization KubeletAuthorization
         registryPullQPS int32
         registryBurst int32
+        imagePullCredentialsVerificationPolicy ImagePullCredentialsVerificationPolicy
+        preloadedImagesVerificationAllowlist []string
         eventRecordQPS int32
         eventBurst int32
         enableDebuggingHandlers bool
@@ -354,6 +362,7 @@ KUBELET_V1BETA1 = {
         nodeStatusReportFrequency metav1.Duration
         nodeLeaseDurationSeconds int32
         imageMinimumGCAge metav1.Duration
+        imageMaximumGCAge metav1.Duration
         imageGCHighThresholdPercent int32
         imageGCLowThresholdPercent int32
         volumeStatsAggPeriod metav1.Duration
@@ -363,11 +372,14 @@ KUBELET_V1BETA1 = {
         cgroupsPerQOS bool
         cgroupDriver string
         cpuManagerPolicy string
+        singleProcessOOMKill bool
         cpuManagerPolicyOptions map[string]string
         cpuManagerReconcilePeriod metav1.Duration
+        draManagerReconcilePeriod metav1.Duration
         memoryManagerPolicy string
         topologyManagerPolicy string
         topologyManagerScope string
+        topologyManagerPolicyOptions map[string]string
         qosReserved map[string]string
         runtimeRequestTimeout metav1.Duration
         hairpinMode string
@@ -384,12 +396,14 @@ KUBELET_V1BETA1 = {
         kubeAPIQPS int32
         kubeAPIBurst int32
         serializeImagePulls bool
+        maxParallelImagePulls int32
         evictionHard map[string]string
         evictionSoft map[string]string
         evictionSoftGracePeriod map[string]string
         evictionPressureTransitionPeriod metav1.Duration
         evictionMaxPodGracePeriod int32
         evictionMinimumReclaim map[string]string
+        mergeDefaultEvictionSettings bool
         podsPerCore int32
         enableControllerAttachDetach bool
         protectKernelDefaults bool
@@ -401,6 +415,8 @@ KUBELET_V1BETA1 = {
         memorySwap MemorySwapConfiguration
         containerLogMaxSize string
         containerLogMaxFiles int32
+        containerLogMaxWorkers int32
+        containerLogMonitorInterval metav1.Duration
         configMapAndSecretChangeDetectionStrategy ResourceChangeDetectionStrategy
         systemReserved map[string]string
         kubeReserved map[string]string
@@ -415,18 +431,25 @@ KUBELET_V1BETA1 = {
         kernelMemcgNotification bool
         logging logsapi.LoggingConfiguration
         enableSystemLogHandler bool
+        enableSystemLogQuery bool
         shutdownGracePeriod metav1.Duration
         shutdownGracePeriodCriticalPods metav1.Duration
         shutdownGracePeriodByPodPriority []ShutdownGracePeriodByPodPriority
+        crashLoopBackOff CrashLoopBackOffConfig
         reservedMemory []MemoryReservation
         enableProfilingHandler bool
         enableDebugFlagsHandler bool
         seccompDefault bool
         memoryThrottlingFactor float64
+        memoryReservationPolicy MemoryReservationPolicy
         registerWithTaints []corev1.Taint
         registerNode bool
         tracing tracingapi.TracingConfiguration
-        localStorageCapacityIsolation bool"""),
+        localStorageCapacityIsolation bool
+        containerRuntimeEndpoint string
+        imageServiceEndpoint string
+        failCgroupV1 bool
+        userNamespaces UserNamespaces"""),
     "KubeletAuthorization": _fields("""
         mode KubeletAuthorizationMode
         webhook KubeletWebhookAuthorization"""),
@@ -457,21 +480,10 @@ KUBELET_V1BETA1 = {
     "UserNamespaces": _fields("""
         idsPerPod int64"""),
 }
-# Fields added to KubeletConfiguration after that commit, with the Kubernetes release that added them
-# (kubelet configuration reference, kubelet-config.v1beta1, of each release; see the module docstring:
-# transcribed from the reference, not from a types.go read here).
-KUBELET_ADDED = [
-    ("containerRuntimeEndpoint", "string", "1.27"), ("imageServiceEndpoint", "string", "1.27"),
-    ("maxParallelImagePulls", "int32", "1.27"), ("enableSystemLogQuery", "bool", "1.27"),
-    ("imageMaximumGCAge", "metav1.Duration", "1.29"), ("podLogsDir", "string", "1.29"),
-    ("containerLogMaxWorkers", "int32", "1.30"), ("containerLogMonitorInterval", "metav1.Duration", "1.30"),
-    ("userNamespaces", "UserNamespaces", "1.30"), ("failCgroupV1", "bool", "1.31"),
-    ("crashLoopBackOff", "CrashLoopBackOffConfig", "1.32"), ("singleProcessOOMKill", "bool", "1.32"),
-    ("imagePullCredentialsVerificationPolicy", "string", "1.33"),
-    ("preloadedImagesVerificationAllowlist", "[]string", "1.33"),
-    ("mergeDefaultEvictionSettings", "bool", "1.34"),
-]
-KUBELET_V1BETA1["KubeletConfiguration"] += [(name, kind) for name, kind, _ in KUBELET_ADDED]
+# KubeletConfiguration fields newer than the oldest supported minor (1.35), with the release that added
+# them (kubernetes/kubernetes CHANGELOG/CHANGELOG-1.36.md @ v1.36.0, 008b3652959c). The schema is one for
+# 1.35-1.37, so it accepts these on 1.35 too; the roles render none of them.
+KUBELET_SINCE = {"tlsCurvePreferences": "1.36 (#137115)", "memoryReservationPolicy": "1.36 (#137584)"}
 
 # staging/src/k8s.io/kube-proxy/config/v1alpha1/types.go @ ce3490900116b936d61ee08888436fda1f7abe49
 KUBEPROXY_V1ALPHA1 = {
@@ -556,9 +568,9 @@ SOURCES = {
                               "@1329935739c3aa007d23cb9a4dadfee9d59ff79b (kubeadm 1.35-1.37)",
     "kubeadm.k8s.io/v1beta3": "kubernetes/kubernetes cmd/kubeadm/app/apis/kubeadm/v1beta4/types.go "
                               "@1329935739c3aa007d23cb9a4dadfee9d59ff79b minus v1beta4/doc.go's changes since "
-                              "v1beta3 (kubeadm up to 1.35; removed in 1.36 by kubernetes/kubernetes#136016)",
+                              "v1beta3 (kubeadm up to 1.36; removed in 1.37 by kubernetes/kubernetes#136016)",
     "kubelet.config.k8s.io/v1beta1": "kubernetes/kubernetes staging/src/k8s.io/kubelet/config/v1beta1/types.go "
-                                     "@8383bd62ee26c68c4eac4b49431d3403d0880a26 + fields added up to 1.34",
+                                     "@001332b0422071acf4860769f18e34b5e9b7c1bc (1.37 line after v1.37.0-alpha.1)",
     "kubeproxy.config.k8s.io/v1alpha1": "kubernetes/kubernetes staging/src/k8s.io/kube-proxy/config/v1alpha1/"
                                         "types.go @ce3490900116b936d61ee08888436fda1f7abe49",
 }

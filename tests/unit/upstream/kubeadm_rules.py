@@ -1,13 +1,16 @@
 """kubeadm's own validation rules, ported from upstream Go to Python for rendered files and command lines.
 
-Each rule names the upstream function it follows. Source (kubernetes/kubernetes, release-1.35 line, the
-last that still reads v1beta3; the rules below are unchanged in the v1beta4 API of 1.36 and 1.37):
-  cmd/kubeadm/app/apis/kubeadm/validation/validation.go  ValidateMixedArguments / isAllowedFlag,
-      ValidateClusterConfiguration, ValidateInitConfiguration, ValidateJoinConfiguration, ValidateEtcd,
-      ValidateNetworking, ValidateDiscovery, ValidateCertificateKey, ValidateNodeRegistrationOptions
-  cmd/kubeadm/app/constants/constants.go  MinimumAddressesInServiceSubnet (10),
-      MinimumAddressesInPodSubnet (14), MaximumBitsForServiceSubnet (20), PodSubnetNodeMaskMaxDiff (16),
-      CertificateKeySize (32)
+Each rule names the upstream function it follows. Sources (kubernetes/kubernetes, the exact commits read
+through the upstream index; no file of a v1.35+ release tag is stored there, so these are the newest
+versions it holds, all of the v1beta4 API that kubeadm 1.35-1.37 read):
+  cmd/kubeadm/app/apis/kubeadm/validation/validation.go @ 00d24de699fe4409b5829a5e51b73c1fc7bcba12 (the newest
+      stored version: v1beta4 UpgradeConfiguration.{apply,node}.imagePullPolicy and ValidateCertValidity,
+      1.32+): ValidateMixedArguments / isAllowedFlag, ValidateClusterConfiguration,
+      ValidateInitConfiguration, ValidateJoinConfiguration, ValidateEtcd, ValidateNetworking,
+      ValidateDiscovery, ValidateCertificateKey, ValidateNodeRegistrationOptions, ValidateExtraArgs
+  cmd/kubeadm/app/constants/constants.go @ 00886ac01fec52a2bd3a35ef4b3c8e87b8bbb3b3 (release-1.32 line, the
+      newest stored): MinimumAddressesInServiceSubnet (10), MinimumAddressesInPodSubnet (14),
+      MaximumBitsForServiceSubnet (20), PodSubnetNodeMaskMaxDiff (16), CertificateKeySize (32)
   staging/src/k8s.io/cluster-bootstrap/token/api/types.go  BootstrapTokenPattern
 Rules that are kos.platform's reading of kubeadm's design (not an upstream validation function) say so.
 """
@@ -16,12 +19,15 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-VALIDATION_GO = "kubernetes/kubernetes cmd/kubeadm/app/apis/kubeadm/validation/validation.go (release-1.35)"
+VALIDATION_GO = ("kubernetes/kubernetes cmd/kubeadm/app/apis/kubeadm/validation/validation.go "
+                 "@ 00d24de699fe4409b5829a5e51b73c1fc7bcba12")
 
-# isAllowedFlag: the only flags kubeadm accepts next to --config ("can not mix '--config' with arguments").
+# isAllowedFlag: the only flags kubeadm accepts next to --config ("can not mix '--config' with arguments"),
+# besides any --skip-*: CfgPath, IgnorePreflightErrors, DryRun, KubeconfigPath, NodeName, KubeconfigDir,
+# UploadCerts, "print-join-command", "rootfs", "v", "log-file", "yes" at 00d24de699fe.
 ALLOWED_WITH_CONFIG = frozenset({
     "config", "ignore-preflight-errors", "dry-run", "kubeconfig", "node-name", "kubeconfig-dir",
-    "upload-certs", "print-join-command", "rootfs", "v", "log-file"})
+    "upload-certs", "print-join-command", "rootfs", "v", "log-file", "yes"})
 
 # cluster-bootstrap BootstrapTokenPattern; a certificate key is hex of CertificateKeySize (32) bytes.
 TOKEN = re.compile(r"\A[a-z0-9]{6}\.[a-z0-9]{16}\Z")

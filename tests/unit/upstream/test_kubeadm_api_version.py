@@ -2,8 +2,10 @@
 kubeadm of that minor reads and one tests/schemas holds.
 
 Which kubeadm reads which API (kubernetes/kubernetes): v1beta4 enabled in 1.31 (PR #125029, "v1beta3 is
-now marked as deprecated"); v1beta3 removed in 1.36 (PR #136016: "The 1.35 kubeadm binary can be used to
-migrate to v1beta4"); kubeadm.k8s.io/v1 is a placeholder that "cannot be used yet" (same PR).
+now marked as deprecated"); v1beta3 removed by PR #136016 ("The 1.35 kubeadm binary can be used to migrate to
+v1beta4"; kubeadm.k8s.io/v1 is a placeholder that "cannot be used yet"), which is listed in
+CHANGELOG/CHANGELOG-1.37.md @ v1.37.0-alpha.1 (df0a31e010ea, "Changelog since v1.36.0") and not in the v1.36.0
+notes of CHANGELOG-1.36.md (008b3652959c): kubeadm 1.36 still reads v1beta3, 1.37 does not.
 """
 
 import os
@@ -21,7 +23,7 @@ def kubeadm_reads(minor):
     apis = set()
     if major_minor >= (1, 31):
         apis.add("kubeadm.k8s.io/v1beta4")
-    if (1, 22) <= major_minor <= (1, 35):
+    if (1, 22) <= major_minor <= (1, 36):
         apis.add("kubeadm.k8s.io/v1beta3")
     return apis
 
@@ -37,7 +39,8 @@ def test_every_supported_minor_uses_an_api_its_kubeadm_reads_and_we_hold_a_schem
         api = kos_versions.for_kubernetes(entry["kubernetes"])["kubeadm_api"]
         assert api in kubeadm_reads(minor), (minor, api)
         assert api in config_types.API_VERSIONS, (minor, api)
-    assert kubeadm_reads("1.36") == {"kubeadm.k8s.io/v1beta4"}
+    assert kubeadm_reads("1.37") == {"kubeadm.k8s.io/v1beta4"}
+    assert "kubeadm.k8s.io/v1beta3" in kubeadm_reads("1.36")
 
 
 def test_roles_take_the_api_from_the_matrix_with_the_default_minors_value_as_fallback():

@@ -1,7 +1,9 @@
 """The checkers of kubeadm_rules / component_flags against cases taken from upstream's own rules.
 
-Each case names the upstream function it follows (kubernetes/kubernetes release-1.35 line:
-cmd/kubeadm/app/apis/kubeadm/validation/validation.go; pkg/kubeapiserver/options/authorization.go).
+Each case names the upstream function it follows (kubernetes/kubernetes
+cmd/kubeadm/app/apis/kubeadm/validation/validation.go @ 00d24de699fe4409b5829a5e51b73c1fc7bcba12;
+pkg/kubeapiserver/options/authorization.go @ 4e880891c5c6cd9ffb97864046ad29e4863fb24a; commits and
+what they cover in kubeadm_rules' and component_flags' docstrings).
 """
 
 import copy
@@ -44,6 +46,13 @@ def test_config_mixed_with_a_refused_flag_is_an_error():
     # Without --config every flag is allowed by ValidateMixedArguments (but a token is still a secret).
     assert kubeadm_rules.command_line_errors(["kubeadm", "token", "create", "--print-join-command"]) == []
     assert kubeadm_rules.command_line_errors(["kubeadm", "join", "x:6443", "--token", "abcdef.0123456789abcdef"])
+
+
+def test_upgrade_apply_may_confirm_with_yes_next_to_config_but_not_force():
+    # isAllowedFlag @ 00d24de699fe lists "yes" (kubeadm upgrade apply's confirmation); --force is not listed.
+    assert kubeadm_rules.command_line_errors(["kubeadm", "upgrade", "apply", "--config=u.yaml", "--yes"]) == []
+    errors = kubeadm_rules.command_line_errors(["kubeadm", "upgrade", "apply", "--config=u.yaml", "--force"])
+    assert any("['force']" in e for e in errors)
 
 
 def test_per_node_apiserver_flag_in_cluster_configuration_is_an_error():

@@ -69,3 +69,22 @@ def test_unknown_nested_fields_and_wrong_values_are_errors():
     proxy = {"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
              "mode": "userspace", "iptables": {"masqueradeBits": 14}}
     assert len(errors(proxy)) == 2
+
+
+def test_kubelet_fields_follow_the_1_37_types_go():
+    """staging/src/k8s.io/kubelet/config/v1beta1/types.go @ 001332b0422071acf4860769f18e34b5e9b7c1bc (1.37 line):
+    the 1.36 fields exist, and the typed enums ImagePullCredentialsVerificationPolicy and
+    MemoryReservationPolicy accept only their declared constants."""
+    kubelet = {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+               "tlsCurvePreferences": [23, 4588], "memoryReservationPolicy": "TieredReservation",
+               "topologyManagerPolicyOptions": {"prefer-closest-numa-nodes": "true"},
+               "draManagerReconcilePeriod": "60s",
+               "imagePullCredentialsVerificationPolicy": "NeverVerifyPreloadedImages"}
+    assert errors(kubelet) == []
+    wrong = dict(kubelet, memoryReservationPolicy="Tiered", imagePullCredentialsVerificationPolicy="Sometimes",
+                 tlsCurvePreferences=["X25519"])
+    messages = errors(wrong)
+    assert any("'Tiered'" in m for m in messages)
+    assert any("'Sometimes'" in m for m in messages)
+    assert any("'X25519'" in m for m in messages)
+    assert set(config_types.KUBELET_SINCE) <= {f for f, _ in config_types.KUBELET_V1BETA1["KubeletConfiguration"]}

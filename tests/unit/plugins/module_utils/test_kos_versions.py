@@ -11,7 +11,13 @@ from ansible_collections.kos.platform.plugins.module_utils import kos_versions
 CHECKOUT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 UPSTREAM = os.path.join(CHECKOUT, "..", "shared", "upstream")
 KEYS = {"kubernetes", "kubeadm_api", "calico", "coredns", "pause", "etcd", "containerd_min",
-        "cloud_provider_openstack", "csi_sidecars", "checksums", "unconfirmed"}
+        "cloud_provider_openstack", "csi_sidecars", "checksums", "unconfirmed", "sources"}
+# Keys whose value is read from an upstream file of the release (or is listed as unconfirmed).
+SOURCED = {"kubernetes", "kubeadm_api", "calico", "coredns", "pause", "etcd", "containerd_min",
+           "cloud_provider_openstack", "csi_sidecars"}
+# "<owner/repo> <path> @ <tag> (<commit>): ..." or "pypi <package>==<version> ...".
+UPSTREAM_FILE = re.compile(r"^[\w.-]+/[\w.-]+ \S+ @ v?\d[\w.-]* \([0-9a-f]{12,40}\)")
+PYPI = re.compile(r"^pypi [\w.-]+==(\S+) ")
 SIDECARS = {"provisioner", "attacher", "resizer", "snapshotter", "node-driver-registrar", "livenessprobe"}
 
 
@@ -42,6 +48,42 @@ def test_every_entry_is_complete_and_well_formed(minor):
     for artifact, digest in entry["checksums"].items():
         assert artifact in kos_versions.ARTIFACTS
         assert re.match(r"^[0-9a-f]{64}$", digest)
+
+
+@pytest.mark.parametrize("minor", ["1.35", "1.36", "1.37"])
+def test_every_value_names_its_upstream_source_or_why_it_is_unconfirmed(minor):
+    """Confirmed values cite file, tag and commit; unconfirmed ones say which upstream file or tag is missing."""
+    entry = kos_versions.MATRIX[minor]
+    assert set(entry["sources"]) == SOURCED, minor
+    assert set(entry["unconfirmed"]) <= SOURCED
+    for key in sorted(SOURCED):
+        source = entry["sources"][key]
+        if key in entry["unconfirmed"]:
+            assert source.startswith("UNCONFIRMED: "), (minor, key)
+            # ... and names what the stored upstream index lacks.
+            assert re.search(r"stored only|not stored|holds no|has no|no v1\.\d+", source), (minor, key, source)
+            continue
+        assert "UNCONFIRMED" not in source, (minor, key)
+        if key == "containerd_min":
+            assert UPSTREAM_FILE.match(source.split("); ", 1)[1]), (minor, key, source)
+            continue
+        pypi = PYPI.match(source)
+        if pypi:
+            assert key == "kubernetes" and pypi.group(1) == entry["kubernetes"], (minor, key, source)
+            continue
+        assert UPSTREAM_FILE.match(source), (minor, key, source)
+        value = entry[key]
+        if isinstance(value, str) and key not in ("kubeadm_api", "kubernetes"):
+            # The cited note carries the value itself (v-prefix and etcd's "-0" suffix aside).
+            assert value.lstrip("v") in source, (minor, key, value, source)
+
+
+def test_the_unconfirmed_values_are_the_ones_the_index_lacks():
+    """What the stored upstream index could not confirm, per minor (kos_versions sources say why)."""
+    assert kos_versions.MATRIX["1.35"]["unconfirmed"] == ["pause"]
+    assert kos_versions.MATRIX["1.36"]["unconfirmed"] == []
+    assert set(kos_versions.MATRIX["1.37"]["unconfirmed"]) == {
+        "calico", "coredns", "pause", "etcd", "cloud_provider_openstack", "csi_sidecars"}
 
 
 @pytest.mark.parametrize("asked, minor, patch", [
