@@ -11,6 +11,11 @@ versions it holds, all of the v1beta4 API that kubeadm 1.35-1.37 read):
   cmd/kubeadm/app/constants/constants.go @ 00886ac01fec52a2bd3a35ef4b3c8e87b8bbb3b3 (release-1.32 line, the
       newest stored): MinimumAddressesInServiceSubnet (10), MinimumAddressesInPodSubnet (14),
       MaximumBitsForServiceSubnet (20), PodSubnetNodeMaskMaxDiff (16), CertificateKeySize (32)
+  cmd/kubeadm/app/preflight/checks.go @ 66b0a0c17dff44e3ce1b2a2a95d8c1667e1277bf: ExternalEtcdVersionCheck, run by
+      `kubeadm init` (RunInitNodeChecks) when etcd is external, fails below MinExternalEtcdVersion
+      ("this version of kubeadm only supports external etcd version >= ..."); the minimum is
+      MinExternalEtcdVersion "3.5.24-0" of constants.go @ 00886ac01fec (release-1.32 line, the newest stored;
+      kubeadm 1.35-1.37 map their own releases to etcd 3.6, CHANGELOG-1.36.md @ v1.36.0 #135701)
   staging/src/k8s.io/cluster-bootstrap/token/api/types.go  BootstrapTokenPattern
 Rules that are kos.platform's reading of kubeadm's design (not an upstream validation function) say so.
 """
@@ -36,6 +41,9 @@ CA_CERT_HASH = re.compile(r"\Asha256:[0-9a-f]{64}\Z")
 MIN_SERVICE_ADDRESSES, MIN_POD_ADDRESSES = 10, 14
 MAX_SERVICE_HOST_BITS, POD_NODE_MASK_MAX_DIFF = 20, 16
 DNS1123_SUBDOMAIN = re.compile(r"\A[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+
+# constants.MinExternalEtcdVersion ("3.5.24-0", constants.go @ 00886ac01fec) checked by ExternalEtcdVersionCheck.
+MIN_EXTERNAL_ETCD = (3, 5, 24)
 
 # Flags that hold a secret: never on a command line (visible in ps and in Ansible's task output).
 SECRET_FLAGS = frozenset({"certificate-key", "token", "discovery-token", "tls-bootstrap-token"})
@@ -288,4 +296,16 @@ def control_plane_endpoint_errors(cluster, control_plane_addresses):
     if host in control_plane_addresses:
         return ["controlPlaneEndpoint %s is the address of one of the %d control planes (a single point of "
                 "failure); use the API virtual IP or load balancer" % (endpoint, len(control_plane_addresses))]
+    return []
+
+
+def external_etcd_version_errors(version):
+    """ExternalEtcdVersionCheck: `kubeadm init` with external etcd refuses an etcd server below the minimum."""
+    match = re.match(r"^v?(\d+)\.(\d+)\.(\d+)", str(version))
+    if not match:
+        return ["external etcd version %r is not a version (ExternalEtcdVersionCheck)" % (version,)]
+    if tuple(int(part) for part in match.groups()) < MIN_EXTERNAL_ETCD:
+        return ["this version of kubeadm only supports external etcd version >= %s. Current version: %s "
+                "(ExternalEtcdVersionCheck, cmd/kubeadm/app/preflight/checks.go)"
+                % (".".join(str(part) for part in MIN_EXTERNAL_ETCD), version)]
     return []

@@ -8,6 +8,7 @@ what they cover in kubeadm_rules' and component_flags' docstrings).
 
 import copy
 
+from ansible_collections.kos.platform.plugins.module_utils import kos_versions
 from tests.unit.upstream import component_flags, kubeadm_rules
 
 CLUSTER = {
@@ -124,3 +125,15 @@ def test_apiserver_flags_are_real_and_authorization_is_consistent():
     assert component_flags.apiserver_authorization_errors({"authorization-mode": "Node,Rbac"})
     assert component_flags.apiserver_authorization_errors(
         {"authorization-config": "/x", "authorization-mode": "Node"})
+
+
+def test_external_etcd_below_kubeadms_minimum_fails_init_preflight():
+    # ExternalEtcdVersionCheck (preflight/checks.go) against MinExternalEtcdVersion 3.5.24-0 (constants.go).
+    assert kubeadm_rules.external_etcd_version_errors("3.5.17")
+    assert "only supports external etcd version >= 3.5.24" in kubeadm_rules.external_etcd_version_errors("3.5.17")[0]
+    assert kubeadm_rules.external_etcd_version_errors("3.5.24") == []
+    assert kubeadm_rules.external_etcd_version_errors("v3.6.6") == []
+    assert kubeadm_rules.external_etcd_version_errors("latest")
+    # The etcd release the version matrix pairs with each Kubernetes minor passes.
+    for minor, entry in kos_versions.MATRIX.items():
+        assert kubeadm_rules.external_etcd_version_errors(entry["etcd"]) == [], minor
