@@ -21,6 +21,14 @@ def day2_plan(kos_cluster, groups, operation, hosts, given=True):
         raise AnsibleFilterError("day2_plan: %s" % exc) from exc
 
 
+def control_plane_replace_plan(kos_cluster, groups, lost, new, given=None):
+    """Refusals, hosts and steps of replacing a lost control plane."""
+    try:
+        return kos_day2.replace_plan(kos_cluster, groups, lost, new, tuple(given or (True, True)))
+    except (TypeError, AttributeError) as exc:
+        raise AnsibleFilterError("control_plane_replace_plan: %s" % exc) from exc
+
+
 def etcd_removal_problems(members, removing):
     """Why removing members would break etcd's quorum (empty list: the removal is safe)."""
     try:
@@ -52,6 +60,7 @@ class FilterModule(object):
     def filters(self):
         return {
             "day2_plan": day2_plan,
+            "control_plane_replace_plan": control_plane_replace_plan,
             "etcd_removal_problems": etcd_removal_problems,
             "etcd_members_health": etcd_members_health,
             "day2_node_commands": day2_node_commands,

@@ -231,3 +231,60 @@ def without_hosts(kos_cluster, hosts):
     model["groups"] = {name: [h for h in members if h not in gone]
                        for name, members in (model.get("groups") or {}).items()}
     return model
+
+
+def replace_problems(lost, new, groups, given=(True, True)):
+    """Every reason control_plane_replace.yml refuses before touching anything.
+
+    The operator has already put the new host in the inventory in the lost one's place (the lost
+    host is out of the inventory: the cluster model, the routers and the etcd membership are then
+    those after the replacement, and the etcd group keeps its odd count).
+    """
+    lost_names, new_names = as_host_list(lost), as_host_list(new)
+    problems = []
+    if not given[0] or not lost_names:
+        problems.append("control_plane_replace_lost is not set: name the lost control plane "
+                        "(-e control_plane_replace_lost=cp3), already deleted from the inventory")
+    if not given[1] or not new_names:
+        problems.append("control_plane_replace_new is not set: name the new control plane "
+                        "(-e control_plane_replace_new=cp4), already in kube_control_plane in the inventory")
+    everyone = set(_group(groups, "all"))
+    planes = _group(groups, "kube_control_plane")
+    for name in lost_names:
+        if name in everyone:
+            problems.append("%s is still in the inventory: delete it and put the new control plane in its place "
+                            "(the model after the replacement is what site.yml converges)" % name)
+    for name in new_names:
+        if name not in planes:
+            problems.append("%s is not in kube_control_plane: add it there (and to etcd, kube_node as the lost one "
+                            "was)" % name)
+        elif planes and planes[0] == name:
+            problems.append("%s is the first host of kube_control_plane, where site.yml runs kubeadm init: list it "
+                            "after a running control plane" % name)
+    if planes and not [p for p in planes if p not in new_names]:
+        problems.append("no running control plane is left in kube_control_plane: with every control plane lost, "
+                        "restore etcd from a snapshot (playbooks/etcd_restore.yml) and run site.yml")
+    return problems
+
+
+def replace_plan(kos_cluster, groups, lost, new, given=(True, True)):
+    """What control_plane_replace.yml does: {lost, new, problems, etcd, routers, api, steps}."""
+    lost_names, new_names = as_host_list(lost), as_host_list(new)
+    problems = replace_problems(lost_names, new_names, groups, given)
+    etcd = _group(groups, "etcd")
+    survivors = [m for m in etcd if m not in new_names]
+    planes = [p for p in _group(groups, "kube_control_plane") if p not in new_names]
+    new_etcd = [n for n in new_names if n in etcd]
+    steps = ["kubectl delete node %s (on %s; no drain: the host is lost)" % (", ".join(lost_names),
+                                                                               planes[0] if planes else "-"),
+             "etcd: quorum check, etcdctl member remove %s (on %s)" % (", ".join(lost_names),
+                                                                        survivors[0] if survivors else "-")]
+    steps.append("site.yml on %s%s: PKI, %skubeadm join --control-plane, node layers" % (
+        ", ".join(new_names), (" and the routers " + ", ".join(routers_of(kos_cluster, new_names)))
+        if routers_of(kos_cluster, new_names) else "",
+        "etcd member add and start, " if new_etcd else ""))
+    return {"lost": lost_names, "new": new_names, "problems": problems,
+            "etcd": survivors[0] if survivors and not problems else "",
+            "api": planes[0] if planes and not problems else "",
+            "routers": routers_of(kos_cluster, new_names) if not problems else [],
+            "steps": steps}
