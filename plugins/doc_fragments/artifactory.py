@@ -16,6 +16,9 @@ options:
   api_key:
     description: Artifactory API key, sent as C(X-JFrog-Art-Api) (instead of I(password)).
     type: str
+  access_token:
+    description: Artifactory access token, sent as a C(Bearer) authorization header (instead of I(password) or I(api_key)).
+    type: str
   validate_certs:
     description: Verify TLS certificates.
     type: bool
@@ -25,7 +28,7 @@ options:
     type: int
     default: 60
   retries:
-    description: Attempts for a request that fails in transport or with HTTP 502/503/504.
+    description: Attempts for a request that fails in transport or with HTTP 429/500/502/503/504.
     type: int
     default: 3
 '''

@@ -5,12 +5,16 @@
 
 ``artifactory_argument_spec(**extra)``
     The shared options (documented by the doc fragment ``kos.platform.artifactory``):
-    username / password (basic auth) or api_key (X-JFrog-Art-Api), validate_certs, timeout.
+    username / password (basic auth), access_token (Authorization: Bearer) or api_key
+    (X-JFrog-Art-Api), validate_certs, timeout, retries.
 ``ArtifactoryClient(params)``
     ``request(method, url, data=None, headers=None)`` -> ``Response(status, headers, body)``;
-    never raises on an HTTP status, only ``ArtifactoryError`` on transport failures (after
-    ``retries`` attempts). A registry 401 with a ``Bearer`` challenge is answered once
-    with a token from the realm (Docker Hub, distribution with token auth, Artifactory).
+    never raises on an HTTP status (429/500/502/503/504 are retried), only ``ArtifactoryError``
+    on transport failures after ``retries`` attempts, with a message naming cause and fix.
+    A registry 401 with a ``Bearer`` challenge is answered once with a token from the realm
+    (Docker Hub, distribution with token auth, Artifactory).
+``http_error(method, url, resp, attempts, what)``
+    The ArtifactoryError for a final HTTP status (401, 403, 404, 409, 5xx): cause and fix.
 ``file_checksums(path)``
     sha256, sha1 and md5 of a file, read in blocks.
 ``stored_checksums(client, url)``
@@ -18,8 +22,14 @@
     or None when there is no artifact at ``url``.
 ``artifact_url(base_url, repository, path, quote)``
     The URL of an artifact in a generic repository (path segments quoted, no ``..``).
-``deploy(client, url, path, checksums)``
-    PUT the file with X-Checksum-Sha256/-Sha1/-Md5 so Artifactory verifies what it stores.
+``deploy(client, url, path, checksums, properties)``
+    PUT the file with X-Checksum-Sha256/-Sha1 and X-Checksum (md5) so Artifactory verifies what
+    it stores; properties as matrix parameters (``;key=value``).
+``checksum_deploy(client, url, checksums, properties)``
+    Deploy by checksum (X-Checksum-Deploy: true, no body): True when Artifactory had the binary.
+``storage_info`` / ``get_properties`` / ``set_properties`` / ``search_properties``
+    File Info (GET api/storage/<path>), Item Properties (GET/PUT api/storage/<path>?properties),
+    Property Search (GET api/search/prop) of Artifactory's REST API.
 ``manifest_config_digest(client, api_base, repository, reference)``
     The config digest (= the local image ID) of a tag in a Docker registry, '' for a
     manifest list, None when the tag is absent.
@@ -36,13 +46,14 @@ import re
 import time
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import urlencode
+from ansible.module_utils.six.moves.urllib.parse import quote, unquote, urlencode
 from ansible.module_utils.urls import open_url
 
 _SHARED_SPEC = dict(
     username=dict(type='str'),
     password=dict(type='str', no_log=True),
     api_key=dict(type='str', no_log=True),
+    access_token=dict(type='str', no_log=True),
     validate_certs=dict(type='bool', default=True),
     timeout=dict(type='int', default=60),
     retries=dict(type='int', default=3),
@@ -67,6 +78,64 @@ class ArtifactoryError(Exception):
     """Artifactory (or a registry) could not be reached, or answered something unusable."""
 
 
+RETRIED_STATUS = (429, 500, 502, 503, 504)
+
+
+def _reason(exc):
+    reason = getattr(exc, 'reason', None) or exc
+    return str(reason)
+
+
+def transport_message(method, url, exc, attempts):
+    """Why no HTTP answer came, and what to do about it."""
+    host = re.sub(r'^[a-z]+://([^/]+).*$', r'\1', url)
+    reason = _reason(exc)
+    if 'token request' in reason:
+        fix = 'the registry sends clients to that token service: check that it is reachable from this host'
+    elif 'refused' in reason.lower():
+        fix = ('nothing listens at %s: check the url option (scheme, host and port) and that Artifactory is '
+               'running and reachable from this host' % host)
+    elif 'timed out' in reason.lower():
+        fix = 'no answer in time: check the network path to %s, or raise timeout' % host
+    elif 'certificate' in reason.lower() or 'ssl' in reason.lower():
+        fix = 'TLS failed: install the CA that signed the certificate of %s (or validate_certs=false in a lab)' % host
+    elif 'name or service' in reason.lower() or 'resolution' in reason.lower():
+        fix = 'the name %s does not resolve: check the url option and DNS' % host.split(':')[0]
+    else:
+        fix = 'check the url option and that Artifactory is reachable from this host'
+    return '%s %s failed after %d attempt(s): %s; %s' % (method, url, attempts, reason, fix)
+
+
+def http_error(method, url, resp, attempts=1, what='the request'):
+    """ArtifactoryError for an HTTP status that ends ``what``, naming the cause and the fix."""
+    detail = ''
+    try:
+        errs = json.loads(resp.body.decode('utf-8')).get('errors') or []
+        detail = '; '.join(str(e.get('message')) for e in errs if e.get('message'))
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        detail = (resp.body or b'')[:200].decode('utf-8', 'replace').strip()
+    status = resp.status
+    if status == 401:
+        fix = ('Artifactory did not accept the credentials: check username and password, or give a valid '
+               'access_token (Bearer) or api_key; anonymous access is not allowed for this')
+    elif status == 403:
+        fix = ('the credentials are valid but lack the permission for %s: grant the user Deploy/Cache (and '
+               'Annotate for properties) on the repository, or use a user that has it' % what)
+    elif status == 404:
+        fix = 'nothing at that path: check the url (it ends in /artifactory), the repository key and the path'
+    elif status == 409:
+        fix = ('Artifactory refused the content (checksum conflict or the repository\'s policy): the file '
+               'changed while it was sent, or the path is a folder or not allowed by the repository layout; '
+               'send it again and check the repository\'s checksum policy')
+    elif status in RETRIED_STATUS:
+        fix = ('Artifactory failed on its side (HTTP %s) on each of %d attempt(s): check its health '
+               '(GET api/system/ping, its logs) and retry later, or raise retries' % (status, attempts))
+    else:
+        fix = 'unexpected answer: see the message above'
+    return ArtifactoryError('%s %s answered HTTP %s%s: %s' % (
+        method, url, status, ' (%s)' % detail if detail else '', fix))
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
@@ -85,15 +154,19 @@ class ArtifactoryClient:
         self.username = params.get('username')
         self.password = params.get('password')
         self.api_key = params.get('api_key')
+        self.access_token = params.get('access_token')
         self.validate_certs = params.get('validate_certs', True)
         self.timeout = params.get('timeout') or 60
         self.retries = max(1, params.get('retries') or 1)
         self._bearer = {}
+        self.attempts = 0
 
     def _auth_headers(self, url):
         host = re.sub(r'^[a-z]+://([^/]+).*$', r'\1', url)
         if host in self._bearer:
             return {'Authorization': 'Bearer ' + self._bearer[host]}
+        if self.access_token:
+            return {'Authorization': 'Bearer ' + self.access_token}
         if self.api_key:
             return {'X-JFrog-Art-Api': self.api_key}
         if self.username:
@@ -116,8 +189,15 @@ class ArtifactoryClient:
             return Response(err.code, dict(err.headers.items()) if err.headers else {}, body)
 
     def request(self, method, url, data=None, headers=None):
+        """One HTTP exchange, retried on transport failures and on HTTP 500/502/503/504/429.
+
+        Returns the last Response whatever its status (callers turn a status into a message with
+        ``http_error``); raises ArtifactoryError naming the cause and the fix when no answer came.
+        """
         last = None
+        self.attempts = 0
         for attempt in range(self.retries):
+            self.attempts = attempt + 1
             try:
                 resp = self._once(method, url, data, headers)
                 # The token refresh and the retried request are transport calls too: a registry
@@ -131,11 +211,11 @@ class ArtifactoryClient:
                 continue
             except ValueError as exc:  # a malformed URL: retrying cannot help
                 raise ArtifactoryError('%s %s: %s' % (method, url, exc)) from exc
-            if resp.status in (502, 503, 504) and attempt + 1 < self.retries:
+            if resp.status in RETRIED_STATUS and attempt + 1 < self.retries:
                 time.sleep(min(2 ** attempt, 5))
                 continue
             return resp
-        raise ArtifactoryError('%s %s failed: %s' % (method, url, last))
+        raise ArtifactoryError(transport_message(method, url, last, self.retries))
 
     def _answer_challenge(self, url, resp):
         """Fetch a registry token for a ``Bearer realm=...`` challenge; True if one was got."""
@@ -182,29 +262,120 @@ def stored_checksums(client, url):
     if resp.status == 404:
         return None
     if resp.status != 200:
-        raise ArtifactoryError('HEAD %s answered HTTP %s' % (url, resp.status))
+        raise http_error('HEAD', url, resp, client.attempts, 'reading %s' % url)
     return dict(sha256=resp.headers.get('x-checksum-sha256'),
                 sha1=resp.headers.get('x-checksum-sha1'),
                 md5=resp.headers.get('x-checksum-md5'))
 
 
-def deploy(client, url, path, checksums):
-    """PUT ``path`` to ``url``; the checksum headers make Artifactory reject a corrupted upload."""
-    headers = {
-        'Content-Type': 'application/octet-stream',
-        'Content-Length': str(os.path.getsize(path)),
+def _matrix_value(value):
+    # Artifactory's matrix parameters: ',' separates values, '\\' escapes ',', '|', '=' and ';'.
+    value = re.sub(r'([,|=;\\])', r'\\\1', str(value))
+    return quote(value, safe=':@+!*\'()\\')
+
+
+def matrix_params(properties):
+    """``;key=value;key2=value2`` to append to a deploy URL (keys and values quoted)."""
+    out = ''
+    for key in sorted(properties or {}):
+        if not re.match(r'^[A-Za-z0-9_.:-]+$', str(key)):
+            raise ValueError('property name %r: letters, digits and _ . : - only' % (key,))
+        out += ';%s=%s' % (key, _matrix_value(properties[key]))
+    return out
+
+
+def _checksum_headers(checksums):
+    return {
         'X-Checksum-Sha256': checksums['sha256'],
         'X-Checksum-Sha1': checksums['sha1'],
         'X-Checksum': checksums['md5'],
     }
+
+
+def checksum_deploy(client, url, checksums, properties=None):
+    """Deploy by checksum (no body): True when Artifactory had the binary, False when it must be sent."""
+    headers = dict(_checksum_headers(checksums), **{'X-Checksum-Deploy': 'true', 'Content-Length': '0'})
+    target = url + matrix_params(properties)
+    resp = client.request('PUT', target, data=b'', headers=headers)
+    if resp.status in (200, 201):
+        return True
+    if resp.status == 404:
+        return False
+    raise http_error('PUT', url, resp, client.attempts, 'deploying to %s' % url)
+
+
+def deploy(client, url, path, checksums, properties=None):
+    """PUT ``path`` to ``url``; the checksum headers make Artifactory reject a corrupted upload;
+    ``properties`` go along as matrix parameters (``;key=value``)."""
+    headers = dict(_checksum_headers(checksums), **{
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': str(os.path.getsize(path)),
+    })
     with open(path, 'rb') as handle:
-        resp = client.request('PUT', url, data=handle, headers=headers)
+        resp = client.request('PUT', url + matrix_params(properties), data=handle, headers=headers)
     if resp.status not in (200, 201):
-        raise ArtifactoryError('PUT %s answered HTTP %s: %s' % (url, resp.status, resp.body[:300]))
+        raise http_error('PUT', url, resp, client.attempts, 'deploying to %s' % url)
     try:
         return resp.json()
     except ArtifactoryError:
         return {}
+
+
+def storage_url(base_url, repository, path):
+    """``<base_url>/api/storage/<repository>/<path>`` (the File Info / properties endpoint)."""
+    item = artifact_url(base_url, repository, path, quote)[len(base_url.rstrip('/')) + 1:]
+    return '%s/api/storage/%s' % (base_url.rstrip('/'), item)
+
+
+def storage_info(client, base_url, repository, path):
+    """File Info (GET api/storage/<repo>/<path>): size, checksums, dates ...; None when absent."""
+    url = storage_url(base_url, repository, path)
+    resp = client.request('GET', url)
+    if resp.status == 404:
+        return None
+    if resp.status != 200:
+        raise http_error('GET', url, resp, client.attempts, 'reading %s' % url)
+    return resp.json()
+
+
+def get_properties(client, base_url, repository, path):
+    """The item's properties as {key: [values]}; {} when it has none (Artifactory answers 404)."""
+    url = storage_url(base_url, repository, path) + '?properties'
+    resp = client.request('GET', url)
+    if resp.status == 404:
+        return {}
+    if resp.status != 200:
+        raise http_error('GET', url, resp, client.attempts, 'reading properties of %s' % url)
+    return resp.json().get('properties') or {}
+
+
+def set_properties(client, base_url, repository, path, properties):
+    """PUT api/storage/<repo>/<path>?properties=k=v|k2=v2 (Set Item Properties)."""
+    spec = '|'.join('%s=%s' % (k, re.sub(r'([,|=])', r'\\\1', str(properties[k]))) for k in sorted(properties))
+    url = storage_url(base_url, repository, path) + '?' + urlencode({'properties': spec})
+    resp = client.request('PUT', url, data=b'', headers={'Content-Length': '0'})
+    if resp.status not in (200, 204):
+        raise http_error('PUT', url, resp, client.attempts, 'setting properties on %s' % url)
+
+
+def search_properties(client, base_url, properties, repositories=()):
+    """Property Search (GET api/search/prop): [(repository, path)] of items with every property."""
+    query = [(k, str(v)) for k, v in sorted(properties.items())]
+    if repositories:
+        query.append(('repos', ','.join(repositories)))
+    url = '%s/api/search/prop?%s' % (base_url.rstrip('/'), urlencode(query))
+    resp = client.request('GET', url)
+    if resp.status == 404:  # older Artifactory answers 404 "No results found"
+        return []
+    if resp.status != 200:
+        raise http_error('GET', url, resp, client.attempts, 'searching by property')
+    found = []
+    for hit in resp.json().get('results') or []:
+        item = unquote(hit.get('uri', '').split('/api/storage/', 1)[-1])
+        repo, _sep, path = item.partition('/')
+        if repo and path:
+            found.append((repo, path))
+    return found
 
 
 def registry_api_base(registry, insecure_registries=()):
@@ -225,9 +396,28 @@ def manifest_config_digest(client, registry, repository, reference, insecure_reg
     if resp.status == 404:
         return None
     if resp.status != 200:
-        raise ArtifactoryError('GET %s answered HTTP %s' % (url, resp.status))
+        raise http_error('GET', url, resp, client.attempts, 'reading the manifest of %s' % repository)
     # A manifest list (multi-platform) has no config: present, but no single image ID.
     return (resp.json().get('config') or {}).get('digest') or ''
+
+
+def copy_manifest(client, registry, repository, source, target, insecure_registries=()):
+    """Tag ``repository:source`` as ``repository:target`` inside the registry (manifest GET + PUT):
+    no layer moves, nothing is pulled. False when ``source`` is absent."""
+    base, prefix = registry_api_base(registry, insecure_registries)
+    path = '/'.join(p for p in (prefix, repository) if p)
+    url = '%s/v2/%s/manifests/%s' % (base, path, source)
+    resp = client.request('GET', url, headers={'Accept': MANIFEST_TYPES})
+    if resp.status == 404:
+        return False
+    if resp.status != 200:
+        raise http_error('GET', url, resp, client.attempts, 'reading the manifest of %s' % repository)
+    media = resp.headers.get('content-type') or 'application/vnd.docker.distribution.manifest.v2+json'
+    put = '%s/v2/%s/manifests/%s' % (base, path, target)
+    answer = client.request('PUT', put, data=resp.body, headers={'Content-Type': media})
+    if answer.status not in (200, 201):
+        raise http_error('PUT', put, answer, client.attempts, 'tagging %s:%s' % (repository, target))
+    return True
 
 
 def artifact_url(base_url, repository, path, quote):

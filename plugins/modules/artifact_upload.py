@@ -16,6 +16,10 @@ description:
   - Idempotent. A C(HEAD) first reads the checksums Artifactory holds (C(X-Checksum-*)
     headers); when the sha256 matches the local file nothing is sent and C(changed=false).
     A different artifact at the path is replaced only with I(force=true); otherwise the module fails.
+  - Before sending the file, a deploy by checksum (header C(X-Checksum-Deploy) set to C(true), no body)
+    is tried; when Artifactory already stores the same binary anywhere, nothing is sent again.
+  - I(properties) are set with the deploy (matrix parameters C(;key=value)); on an unchanged file
+    that lacks them they are set with C(PUT api/storage/...?properties=).
   - Check mode reports what would be uploaded, nothing is sent but the C(HEAD).
 author: kos.platform developers
 extends_documentation_fragment:
@@ -41,6 +45,10 @@ options:
     description: Replace an artifact with other content at the same path.
     type: bool
     default: false
+  properties:
+    description: Artifactory properties of the artifact (e.g. the pipeline's input key), name to value.
+    type: dict
+    default: {}
 '''
 
 EXAMPLES = r'''
@@ -71,6 +79,10 @@ previous:
   description: Checksums Artifactory held before (null when there was no artifact).
   returned: always
   type: dict
+by_checksum:
+  description: Whether Artifactory took the artifact by checksum, without the file being sent.
+  returned: always
+  type: bool
 '''
 
 import os
@@ -83,8 +95,11 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_artifactory impor
     ArtifactoryError,
     artifact_url,
     artifactory_argument_spec,
+    checksum_deploy,
     deploy,
     file_checksums,
+    get_properties,
+    set_properties,
     stored_checksums,
 )
 
@@ -97,8 +112,9 @@ def main():
             repository=dict(type='str', required=True),
             path=dict(type='str', required=True),
             force=dict(type='bool', default=False),
+            properties=dict(type='dict', default={}),
         ),
-        mutually_exclusive=[('password', 'api_key')],
+        mutually_exclusive=[('password', 'api_key', 'access_token')],
         supports_check_mode=True,
     )
     p = module.params
@@ -108,24 +124,35 @@ def main():
         url = artifact_url(p['url'], p['repository'], p['path'], quote)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
+    props = dict((str(k), str(v)) for k, v in (p['properties'] or {}).items())
     sums = file_checksums(p['src'])
     client = ArtifactoryClient(p)
-    result = dict(changed=False, url=url, checksums=sums, uploaded=False, previous=None)
+    result = dict(changed=False, url=url, checksums=sums, uploaded=False, previous=None, by_checksum=False)
     try:
         previous = stored_checksums(client, url)
         result['previous'] = previous
         if previous and previous.get('sha256') == sums['sha256']:
+            if props:
+                held = get_properties(client, p['url'], p['repository'], p['path'])
+                if any(held.get(k) != [v] for k, v in props.items()):
+                    result['changed'] = True
+                    if not module.check_mode:
+                        set_properties(client, p['url'], p['repository'], p['path'], props)
             module.exit_json(**result)
         if previous and not p['force']:
             module.fail_json(msg='%s holds other content (sha256 %s, local %s); set force=true to replace it'
                              % (url, previous.get('sha256'), sums['sha256']), **result)
         result.update(changed=True, uploaded=True)
         if not module.check_mode:
-            stored = deploy(client, url, p['src'], sums)
-            got = (stored.get('checksums') or {}).get('sha256')
-            if got and got != sums['sha256']:
-                module.fail_json(msg='Artifactory stored sha256 %s, expected %s' % (got, sums['sha256']), **result)
-    except ArtifactoryError as exc:
+            if checksum_deploy(client, url, sums, props):
+                result['by_checksum'] = True
+            else:
+                stored = deploy(client, url, p['src'], sums, props)
+                got = (stored.get('checksums') or {}).get('sha256')
+                if got and got != sums['sha256']:
+                    module.fail_json(msg='Artifactory stored sha256 %s, expected %s' % (got, sums['sha256']),
+                                     **result)
+    except (ArtifactoryError, ValueError) as exc:
         module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)
 

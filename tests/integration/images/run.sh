@@ -4,9 +4,10 @@
 #      127.0.0.1:${KOS_IMAGES_ART_PORT:-15001}  stand-in for Artifactory's Docker repository
 #      127.0.0.1:${KOS_IMAGES_HUB_PORT:-15002}  stand-in for Docker Hub (the upstream registry)
 #    and the docker engine (tests/lab/engine.sh up) drive playbooks/images/container.yml.
-#  - A stand-in for Artifactory's generic repository (artifactory_standin.py, a small
-#    http.server subclass) on 127.0.0.1:${KOS_IMAGES_GENERIC_PORT:-15003} takes the uploads of
-#    the artifact_upload module.
+#  - A stand-in for Artifactory's generic repositories (artifactory_standin.py: the documented REST
+#    API the client uses - checksum deploy, properties, File Info, property search, basic / Bearer
+#    auth, a read-only user) on 127.0.0.1:${KOS_IMAGES_GENERIC_PORT:-15003} takes the uploads of
+#    the artifact_upload module and the client's error-path tests.
 #  - Packer templates rendered by the packer_image and dib_image roles pass
 #    `packer validate -syntax-only` (offline).
 # Every daemon started here is stopped by its PID in the trap, pass or fail.
@@ -60,7 +61,8 @@ CONF
 start_registry artifactory "$ART_PORT"
 start_registry dockerhub "$HUB_PORT"
 "$PY" "$here/artifactory_standin.py" --port "$GENERIC_PORT" --root "$state/generic" \
-  --user kos --password "kos-it-secret" >"$state/generic.log" 2>&1 &
+  --user kos --password "kos-it-secret" --token "kos-it-token" --reader "kos-reader:kos-reader-secret" \
+  >"$state/generic.log" 2>&1 &
 pids+=($!)
 
 for url in "http://127.0.0.1:$ART_PORT/v2/" "http://127.0.0.1:$HUB_PORT/v2/" "http://127.0.0.1:$GENERIC_PORT/api/system/ping"; do
