@@ -1,13 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: kos.platform developers
 # Apache License 2.0 (see galaxy.yml)
-"""Filters of the image pipelines: Packer templates and diskimage-builder arguments as data
-(see plugins/module_utils/kos_images_packer.py, which holds and documents the logic)."""
+"""Filters of the image pipelines: Packer templates and diskimage-builder arguments as data, and the
+build input key (see plugins/module_utils/kos_images_packer.py and kos_images_key.py, which hold and
+document the logic)."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.kos.platform.plugins.module_utils import kos_images_key as key
 from ansible_collections.kos.platform.plugins.module_utils import kos_images_packer as packer
 
 
@@ -15,7 +17,7 @@ def _wrap(func, name):
     def run(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except packer.PackerSpecError as exc:
+        except (packer.PackerSpecError, key.InputKeyError) as exc:
             raise AnsibleFilterError('%s: %s' % (name, exc)) from exc
     run.__name__ = name
     run.__doc__ = func.__doc__
@@ -30,4 +32,5 @@ class FilterModule:
             'dib_command': _wrap(packer.dib_command, 'dib_command'),
             'dib_environment': _wrap(packer.dib_environment, 'dib_environment'),
             'image_build_name': _wrap(packer.image_name, 'image_build_name'),
+            'image_input_key': _wrap(key.input_key, 'image_input_key'),
         }

@@ -89,6 +89,15 @@ options:
     description: The docker client.
     type: str
     default: docker
+  skip_unchanged:
+    description:
+      - Compute an input key (the build context's files, the Dockerfile path, I(build_args), I(labels)
+        and the config digest of every base image, looked up through the registry API) and skip the
+        build when the registry holds C(<name>:kos-input-<key>). When I(tag) already points at that
+        image nothing happens; otherwise I(tag) is added to it in the registry (manifest copy, no pull).
+      - A build pushes both I(tag) and C(kos-input-<key>), and labels the image C(kos.input-key).
+    type: bool
+    default: true
 notes:
   - Needs a docker engine and client on the host the module runs on.
 '''
@@ -120,6 +129,14 @@ pushed:
   description: Whether the image was pushed (false when Artifactory already had this image ID).
   returned: always
   type: bool
+input_key:
+  description: The build's input key (empty when I(skip_unchanged=false)).
+  returned: always
+  type: str
+built:
+  description: Whether docker build ran (false when an image of the same inputs was in the registry).
+  returned: always
+  type: bool
 bases:
   description: One entry per external base image of the Dockerfile.
   returned: always
@@ -144,6 +161,7 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_artifactory impor
     ArtifactoryClient,
     ArtifactoryError,
     artifactory_argument_spec,
+    copy_manifest,
     manifest_config_digest,
 )
 from ansible_collections.kos.platform.plugins.module_utils.kos_images import (
@@ -155,6 +173,7 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_images import (
     parse_reference,
     push_reference,
 )
+from ansible_collections.kos.platform.plugins.module_utils.kos_images_key import InputKeyError, input_key
 
 REGISTRY_FORM = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[a-z0-9._/-]+)?$')
 
@@ -288,22 +307,29 @@ class Builder:
             bases = dockerfile_bases(text, p['build_args'])
         except ImageReferenceError as exc:
             self.module.fail_json(msg=str(exc))
+        key, found = self.input_key(bases) if p['skip_unchanged'] else ('', [])
+        if key and p['push']:  # a build-only run wants the image in the local engine: it always builds
+            reused = self.reuse(key, target, found)
+            if reused is not None:
+                return reused
         if not self.module.check_mode:
             self.login()
         resolved = [self.resolve(b) for b in bases]
         result = dict(changed=any(b['cached'] for b in resolved), image=target, bases=resolved,
-                      image_id='', pushed=False)
+                      image_id='', pushed=False, input_key=key, built=False)
         if self.module.check_mode:
             remote = self.remote_id()
             # A tag that exists may still get a new image ID from the build; that is only known by building.
-            result['changed'] = result['changed'] or (p['push'] and remote is None)
+            result['changed'] = result['changed'] or (p['push'] and remote is None) or bool(key)
             return result
+        labels = dict(p['labels'], **({'kos.input-key': key} if key else {}))
         args = ['build', '--file', path, '--tag', target]
-        for key, value in sorted(p['build_args'].items()):
-            args += ['--build-arg', '%s=%s' % (key, value)]
-        for key, value in sorted(p['labels'].items()):
-            args += ['--label', '%s=%s' % (key, value)]
+        for name, value in sorted(p['build_args'].items()):
+            args += ['--build-arg', '%s=%s' % (name, value)]
+        for name, value in sorted(labels.items()):
+            args += ['--label', '%s=%s' % (name, value)]
         self.docker(*(args + [p['context']]))
+        result['built'] = True
         image_id = self.docker('image', 'inspect', '--format', '{{.Id}}', target)[1].strip()
         result['image_id'] = image_id
         if p['push']:
@@ -311,11 +337,65 @@ class Builder:
                 self.docker('push', '--quiet', target)
                 result['pushed'] = True
                 result['changed'] = True
+            if key:
+                key_ref = push_reference(self.art, p['name'], self.key_tag(key))
+                self.docker('tag', target, key_ref)
+                self.docker('push', '--quiet', key_ref)
+                self.docker('rmi', key_ref, check=False)
         return result
 
-    def remote_id(self):
+    @staticmethod
+    def key_tag(key):
+        return 'kos-input-' + key
+
+    def input_key(self, bases):
+        """(key of this build's inputs, where each base was found), or ('', []) when a base cannot be
+        looked up by the registry API (then the normal resolution runs and names what is missing)."""
+        digests, found = [], []
+        for base in bases:
+            digest = None
+            for cand in base_candidates(base, self.art, self.upstream):
+                try:
+                    digest = manifest_config_digest(self.client_for(cand['source']), cand['registry'],
+                                                    cand['repository'], cand['reference'], self.insecure)
+                except ArtifactoryError:
+                    digest = None
+                if digest:
+                    found.append(dict(base=base, source=cand['source'], registry=cand['registry'], ref=cand['ref'],
+                                      cached=False))
+                    break
+            if not digest:
+                return '', []
+            digests.append([base, digest])
+        parts = dict(dockerfile=self.p['dockerfile'], build_args=self.p['build_args'], labels=self.p['labels'],
+                     bases=digests)
         try:
-            return manifest_config_digest(self.client, self.art, self.p['name'], self.p['tag'], self.insecure)
+            return input_key(parts, [self.p['context']]), found
+        except InputKeyError as exc:
+            self.module.fail_json(msg='cannot compute the build key: %s' % exc)
+
+    def reuse(self, key, target, found):
+        """The result when the registry holds an image of these inputs; None when it must be built."""
+        p = self.p
+        key_id = self.remote_id(self.key_tag(key))
+        if not key_id:
+            return None
+        result = dict(changed=False, image=target, bases=found, image_id=key_id, pushed=False, input_key=key,
+                      built=False)
+        if self.remote_id() == key_id:
+            return result
+        result['changed'] = True
+        if not self.module.check_mode:
+            try:
+                copy_manifest(self.client, self.art, p['name'], self.key_tag(key), p['tag'], self.insecure)
+            except ArtifactoryError as exc:
+                self.module.fail_json(msg='cannot tag %s in the registry: %s' % (target, exc))
+            result['pushed'] = True
+        return result
+
+    def remote_id(self, tag=None):
+        try:
+            return manifest_config_digest(self.client, self.art, self.p['name'], tag or self.p['tag'], self.insecure)
         except ArtifactoryError as exc:
             self.module.fail_json(msg='cannot ask Artifactory for %s: %s' % (self.p['name'], exc))
 
@@ -340,8 +420,9 @@ def main():
             labels=dict(type='dict', default={}),
             insecure_registries=dict(type='list', elements='str', default=[]),
             docker_bin=dict(type='str', default='docker'),
+            skip_unchanged=dict(type='bool', default=True),
         ),
-        mutually_exclusive=[('password', 'api_key')],
+        mutually_exclusive=[('password', 'api_key', 'access_token')],
         supports_check_mode=True,
     )
     problems = input_problems(module.params, module.check_mode)

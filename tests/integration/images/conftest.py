@@ -38,11 +38,13 @@ def docker(*args, check=True):
     return subprocess.run(['docker'] + list(args), check=check, capture_output=True, text=True)
 
 
-def tags(registry, repository):
-    """Tags of a repository from the registry API (/v2/<name>/tags/list); [] when it is unknown."""
+def tags(registry, repository, keys=False):
+    """Tags of a repository from the registry API (/v2/<name>/tags/list); [] when it is unknown.
+    The pipeline's input-key tags (kos-input-<key>) only with keys=True."""
     try:
         with urllib.request.urlopen('http://%s/v2/%s/tags/list' % (registry, repository), timeout=10) as resp:
-            return json.load(resp).get('tags') or []
+            found = sorted(json.load(resp).get('tags') or [])
+            return found if keys else [t for t in found if not t.startswith('kos-input-')]
     except urllib.error.HTTPError as err:
         if err.code == 404:
             return []

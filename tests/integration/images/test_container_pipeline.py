@@ -115,3 +115,43 @@ def test_build_only_does_not_push(seeded, tmp_path):
     assert task_result(out, TASK)['pushed'] is False
     assert tags(seeded['artifactory'], 'services/local') == []
     assert os.path.isdir(ctx)
+
+
+def keyed(seeded, ctx, tag, **extra):
+    # Labels are inputs (they are in the image's config): the role's default label carries the tag, so
+    # this service labels without it, and a new tag of unchanged inputs is not rebuilt.
+    labels = {'org.opencontainers.image.vendor': 'kos'}
+    return variables(seeded, ctx, 'services/keyed', tag, container_image_labels=labels, **extra)
+
+
+def test_unchanged_inputs_skip_the_build_and_a_change_rebuilds(seeded, tmp_path):
+    ctx = context(tmp_path, 'kos/base-art:1')
+    rc, out, raw = run_playbook(PLAYBOOK, keyed(seeded, ctx, 'v1'))
+    assert rc == 0, raw[-3000:]
+    first = task_result(out, TASK)
+    assert first['built'] is True and len(first['input_key']) == 64
+    assert tags(seeded['artifactory'], 'services/keyed', keys=True) == ['kos-input-' + first['input_key'], 'v1']
+
+    # the same inputs again: nothing is built or pushed
+    rc, out, raw = run_playbook(PLAYBOOK, keyed(seeded, ctx, 'v1'))
+    assert rc == 0, raw[-3000:]
+    again = task_result(out, TASK)
+    assert again['built'] is False and again['changed'] is False and again['input_key'] == first['input_key']
+
+    # a new version of unchanged inputs: tagged in the registry, not built
+    rc, out, raw = run_playbook(PLAYBOOK, keyed(seeded, ctx, 'v2'))
+    assert rc == 0, raw[-3000:]
+    retag = task_result(out, TASK)
+    assert retag['built'] is False and retag['changed'] is True and retag['pushed'] is True
+    assert manifest_config_digest(seeded['artifactory'], 'services/keyed', 'v2') == first['image_id']
+
+    # an input change (a file of the build context) rebuilds
+    (tmp_path / 'app.conf').write_text('feature=on\n')
+    rc, out, raw = run_playbook(PLAYBOOK, keyed(seeded, ctx, 'v3'))
+    assert rc == 0, raw[-3000:]
+    changed = task_result(out, TASK)
+    assert changed['built'] is True and changed['input_key'] != first['input_key']
+    # and so does a build argument
+    rc, out, raw = run_playbook(PLAYBOOK, keyed(seeded, ctx, 'v3', container_image_build_args={'FLAVOUR': 'b'}))
+    assert rc == 0, raw[-3000:]
+    assert task_result(out, TASK)['built'] is True
