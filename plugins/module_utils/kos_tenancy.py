@@ -8,9 +8,11 @@ Used by the module kos.platform.keystone_tenancy and by the command line
 
 Three stages, each usable alone:
 
-1. ``read_keystone(conn)``: a ``Snapshot`` of Keystone in a constant number of API calls
-   (domains, projects, the mapped roles, users, and ONE ``GET /v3/role_assignments?effective``
-   which resolves group membership and inherited assignments on the server).
+1. ``read_keystone(conn)``: a ``Snapshot`` of Keystone in a few paged API calls (domains,
+   projects, the mapped roles, users and groups, the implied-role rules, ONE raw
+   ``GET /v3/role_assignments`` and the members of the groups holding assignments); group
+   membership, inheritance and implied roles are resolved here (``resolve_effective``) exactly
+   as Keystone's effective listing resolves them, which is quadratic on the server.
 2. ``build_plan(snapshot, rules, previous)``: pure mapping (unit-tested): namespace names,
    per-user permission levels, skipped projects, orphaned namespaces. Raises ``TenancyError``
    on bad rules, unknown roles and namespace collisions (naming both projects).
@@ -194,9 +196,10 @@ def join_problems(problems):
 
 # --------------------------------------------------------------------------- data
 class Project:
-    __slots__ = ('id', 'name', 'domain_id', 'domain_name', 'enabled', 'is_domain', 'domain_enabled')
+    __slots__ = ('id', 'name', 'domain_id', 'domain_name', 'enabled', 'is_domain', 'domain_enabled', 'parent_id')
 
-    def __init__(self, id, name, domain_id, domain_name=None, enabled=True, is_domain=False, domain_enabled=True):
+    def __init__(self, id, name, domain_id, domain_name=None, enabled=True, is_domain=False, domain_enabled=True,
+                 parent_id=None):
         self.id = id
         self.name = name
         self.domain_id = domain_id
@@ -204,6 +207,7 @@ class Project:
         self.enabled = enabled
         self.is_domain = is_domain
         self.domain_enabled = domain_enabled
+        self.parent_id = parent_id  # the parent project, or the domain for a top-level project
 
     def describe(self):
         return "project '%s' (id %s, domain %s)" % (self.name, self.id, self.domain_name)
@@ -614,10 +618,41 @@ def abac_policies(plan, rules):
     return policies
 
 
+def abac_line(spec):
+    """One line of the ABAC policy file: a JSON Policy, keys sorted, no spaces."""
+    return json.dumps({'apiVersion': ABAC_API_VERSION, 'kind': 'Policy', 'spec': spec},
+                      sort_keys=True, separators=(',', ':')) + '\n'
+
+
 def render_abac(plan, rules):
-    """ABAC policy file: one JSON Policy per line (apiserver --authorization-policy-file)."""
-    return ''.join(json.dumps({'apiVersion': ABAC_API_VERSION, 'kind': 'Policy', 'spec': spec},
-                              sort_keys=True, separators=(',', ':')) + '\n' for spec in abac_policies(plan, rules))
+    """ABAC policy file: one JSON Policy per line (apiserver --authorization-policy-file).
+
+    Byte for byte ``''.join(abac_line(spec) for spec in abac_policies(plan, rules))`` (a unit test
+    holds it to that), but assembled from pre-encoded parts: a large cloud has a million lines, and
+    encoding each as a dict took longer than reading Keystone.
+    """
+    dumps = json.dumps
+    out = []
+    if rules.abac_discovery:
+        out.extend(abac_line({'group': 'system:authenticated', 'nonResourcePath': path, 'readonly': True})
+                   for path in DISCOVERY_PATHS)
+    head = '{"apiVersion":%s,"kind":"Policy","spec":{"apiGroup":' % dumps(ABAC_API_VERSION)
+    # Keys in sorted order: apiGroup, group, namespace, readonly, resource, user.
+    parts = {level: [(dumps(group), 'true' if readonly else 'false', dumps(resource))
+                     for group, resource, readonly in abac_resources(level)] for level in LEVELS}
+    for ns in _sorted_namespaces(plan):
+        namespace = dumps(ns.name)
+        if rules.project_group_permission:
+            group_name = dumps(ns.project.id)
+            out.extend('%s%s,"group":%s,"namespace":%s,"readonly":%s,"resource":%s}}\n'
+                       % (head, api_group, group_name, namespace, readonly, resource)
+                       for api_group, readonly, resource in parts[rules.project_group_permission])
+        for user in sorted(ns.users):
+            user_name = dumps(user)
+            out.extend('%s%s,"namespace":%s,"readonly":%s,"resource":%s,"user":%s}}\n'
+                       % (head, api_group, namespace, readonly, resource, user_name)
+                       for api_group, readonly, resource in parts[ns.users[user]])
+    return ''.join(out)
 
 
 def _metadata(name, namespace=None, project=None, extra_labels=None):
@@ -829,68 +864,293 @@ def write_files(changes, mode=0o644):
 # --------------------------------------------------------------------------- Keystone
 # Keystone caps every list at [DEFAULT] max_db_limit (1000) and, unless the request names a
 # limit, drops the rest WITHOUT a next link. Asking for pages makes it return 'next' links,
-# which openstacksdk follows, so large clouds are read whole.
+# which the reader follows, so large clouds are read whole.
 PAGE_SIZE = 1000
+# Group member lists are read by a bounded pool of parallel requests (one request per group
+# that holds a relevant assignment; Keystone has no bulk membership call).
+MEMBERSHIP_WORKERS = 4
+INHERITED_TO = 'OS-INHERIT:inherited_to'
+# Where effective assignments come from: 'converter' resolves raw assignments here (the default),
+# 'keystone' asks Keystone's GET /v3/role_assignments?effective (slower, same result).
+EFFECTIVE_SOURCES = ('converter', 'keystone')
 
 
-def read_keystone(conn, role_names, with_quotas=False, project_filter=None):
+def implied_closure(role_id, implies, cache=None):
+    """Every role that ``role_id`` gives, itself included, following implication chains.
+
+    Keystone 30 keystone/assignment/core.py Manager.add_implied_roles: a ref of a prior role is
+    copied for each implied role, and the copies are checked again (chains), cycles skipped.
+    ``implies`` is {prior role id: {implied role ids}} (GET /v3/role_inferences).
+    """
+    if cache is not None and role_id in cache:
+        return cache[role_id]
+    seen, todo = {role_id}, [role_id]
+    while todo:
+        for implied in implies.get(todo.pop(), ()):
+            if implied not in seen:
+                seen.add(implied)
+                todo.append(implied)
+    result = frozenset(seen)
+    if cache is not None:
+        cache[role_id] = result
+    return result
+
+
+def relevant_roles(wanted, implies):
+    """Role IDs whose assignments can grant a wanted role: the wanted ones and every prior role
+    whose implication chain reaches one of them."""
+    cache = {}
+    roles = set(wanted)
+    for prior in implies:
+        if implied_closure(prior, implies, cache) & set(wanted):
+            roles.add(prior)
+    return roles
+
+
+def resolve_effective(raw_assignments, members, implies, projects, wanted_roles=None):
+    """Keystone's effective (user, project, role) set, computed from raw assignments.
+
+    Follows Keystone 30 keystone/assignment/core.py (Manager.list_role_assignments with
+    effective=True and no filter, _list_effective_role_assignments, _expand_indirect_assignment,
+    add_implied_roles, _strip_domain_roles) and the SQL resource driver it calls:
+
+    - a group assignment holds for every member of the group (identity list_users_in_group:
+      every member, enabled or not);
+    - an assignment inherited to projects (``scope['OS-INHERIT:inherited_to'] == 'projects'``)
+      on a domain holds on every project whose domain_id is that domain (list_projects_in_domain,
+      nested ones included); on a project, on every project below it but not on itself
+      (list_projects_in_subtree, by parent_id);
+    - a non-inherited project assignment holds on that project; domain- and system-scoped
+      assignments hold on no project (they are no project rows of the effective listing);
+    - every role implies the roles of its implication chain (cycles stop);
+    - domain-specific roles only imply: pass ``wanted_roles`` (role IDs to report, e.g. the
+      global roles, or the mapped ones) to drop the others, as _strip_domain_roles does.
+
+    ``raw_assignments``: rows of GET /v3/role_assignments (not effective); ``members``:
+    {group id: user ids}; ``implies``: {prior role id: implied role ids}; ``projects``: Project
+    objects (id, domain_id, parent_id, is_domain). Returns a set of (user id, project id, role id).
+    """
+    children, in_domain = {}, {}
+    for project in projects:
+        if project.parent_id:
+            children.setdefault(project.parent_id, []).append(project.id)
+        if not project.is_domain:
+            in_domain.setdefault(project.domain_id, []).append(project.id)
+
+    def subtree(project_id):
+        found, todo, seen = [], list(children.get(project_id, ())), {project_id}
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue  # Keystone stops on a circular hierarchy; never expand one twice
+            seen.add(pid)
+            found.append(pid)
+            todo.extend(children.get(pid, ()))
+        return found
+
+    closure_cache, subtree_cache = {}, {}
+    wanted = None if wanted_roles is None else set(wanted_roles)
+    effective = set()
+    for row in raw_assignments:
+        scope = row.get('scope') or {}
+        role_id = (row.get('role') or {}).get('id')
+        roles = implied_closure(role_id, implies, closure_cache)
+        if wanted is not None:
+            roles = roles & wanted
+        if not roles:
+            continue
+        inherited = scope.get(INHERITED_TO) == 'projects'
+        if 'project' in scope:
+            target = scope['project']['id']
+            if inherited:
+                if target not in subtree_cache:
+                    subtree_cache[target] = subtree(target)
+                project_ids = subtree_cache[target]
+            else:
+                project_ids = (target,)
+        elif 'domain' in scope and inherited:
+            project_ids = in_domain.get(scope['domain']['id'], ())
+        else:
+            continue  # domain or system scope: no project row
+        if row.get('user'):
+            user_ids = (row['user']['id'],)
+        elif row.get('group'):
+            user_ids = members.get(row['group']['id'], ())
+        else:
+            continue
+        for user_id in user_ids:
+            for project_id in project_ids:
+                for role in roles:
+                    effective.add((user_id, project_id, role))
+    return effective
+
+
+def _paged(identity, path, key, params=None):
+    """Every item of a Keystone list, page by page (links.next), as plain dicts.
+
+    Plain JSON rather than openstacksdk resources: building one resource object per row cost
+    more than Keystone's own work for the 20,000 assignments of the benchmark. A list Keystone
+    cut without a next link stops the run instead of passing on part of it.
+    """
+    query = dict(params or {})
+    query['limit'] = PAGE_SIZE
+    url = path
+    while url:
+        body = identity.get(url, params=query).json()
+        yield from body.get(key) or ()
+        url, query = (body.get('links') or {}).get('next'), None
+        if not url and body.get('truncated'):
+            raise TenancyError('Keystone cut the list %s at its max_db_limit without a next page; the '
+                               'converter will not work on part of it' % path)
+
+
+def _unpaged(identity, path, key, params=None):
+    """A Keystone list that has no pages (role_assignments, role_inferences)."""
+    body = identity.get(path, params=params or {}).json()
+    if body.get('truncated'):
+        raise TenancyError('Keystone cut the list %s at its max_db_limit; the converter will not work on '
+                           'part of it' % path)
+    return body.get(key) or []
+
+
+def read_group_members(identity, group_ids, workers=MEMBERSHIP_WORKERS):
+    """{group id: [user ids]}: GET /v3/groups/{id}/users for each group, ``workers`` at a time."""
+    group_ids = sorted(set(group_ids))
+
+    def members(group_id):
+        try:
+            return group_id, [u['id'] for u in _paged(identity, '/groups/%s/users' % group_id, 'users')]
+        except Exception as exc:  # noqa: BLE001 - only a vanished group is expected, others re-raised
+            if getattr(exc, 'http_status', None) != 404:
+                raise
+            # Keystone does the same (_expand_indirect_assignment: GroupNotFound -> no users).
+            return group_id, []
+
+    return dict(_in_pool(members, group_ids, workers))
+
+
+def read_implied_roles(identity):
+    """{prior role id: set(implied role ids)} and {role id: name} of every role in a rule
+    (GET /v3/role_inferences: every implication rule in one call)."""
+    implies, names = {}, {}
+    for rule in _unpaged(identity, '/role_inferences', 'role_inferences'):
+        prior = rule['prior_role']
+        names[prior['id']] = prior.get('name')
+        for implied in rule.get('implies') or ():
+            names[implied['id']] = implied.get('name')
+            implies.setdefault(prior['id'], set()).add(implied['id'])
+    return implies, names
+
+
+def read_effective(identity, projects, wanted_roles, workers=MEMBERSHIP_WORKERS):
+    """{(user id, project id, role id)} of the ``wanted_roles`` (IDs), resolved by the converter.
+
+    Reads the implication rules, ONE raw role-assignment list (GET /v3/role_assignments, no
+    effective: Keystone only reads its table) and the members of each group holding a relevant
+    assignment; ``projects`` (Project objects with parent_id) give the tree.
+    """
+    implies, _names = read_implied_roles(identity)
+    relevant = relevant_roles(wanted_roles, implies)
+    raw = [ra for ra in _unpaged(identity, '/role_assignments', 'role_assignments')
+           if (ra.get('role') or {}).get('id') in relevant]
+    members = read_group_members(identity, [ra['group']['id'] for ra in raw if ra.get('group')], workers)
+    return resolve_effective(raw, members, implies, projects, wanted_roles=wanted_roles)
+
+
+def read_keystone_effective(identity, wanted_roles, include_names=False):
+    """{(user id, project id, role id)} of the ``wanted_roles`` from Keystone's own effective listing.
+
+    Without include_names by default: the names come from the lists the reader reads anyway, and
+    asking Keystone for them triples the time of this call.
+    """
+    params = {'effective': 'true'}
+    if include_names:
+        params['include_names'] = 'true'
+    triples = set()
+    for ra in _unpaged(identity, '/role_assignments', 'role_assignments', params):
+        scope = ra.get('scope') or {}
+        if 'project' in scope and ra.get('user') and ra['role']['id'] in wanted_roles:
+            triples.add((ra['user']['id'], scope['project']['id'], ra['role']['id']))
+    return triples
+
+
+def read_keystone(conn, role_names, with_quotas=False, project_filter=None, effective='converter',
+                  workers=MEMBERSHIP_WORKERS):
     """A Snapshot in a few Keystone calls: paged lists (users and groups per domain), one call per
-    mapped role and one effective role-assignment listing (plus 2 per project for quotas).
+    mapped role, the implication rules, the raw role assignments and one member list per group
+    that holds a relevant assignment (plus 2 per project for quotas).
 
     ``role_names`` are the Keystone roles the rules map; each is looked up by name (GET
     /roles?name=..., one call each): Keystone 30 ignores the marker when paging /roles, so the
     full role list cannot be read reliably past max_db_limit.
 
-    ``GET /v3/role_assignments?effective`` returns one row per (user, project,
-    role) with group memberships, inherited (domain or parent-project) assignments and implied
-    roles already expanded by Keystone, so no per-group or per-project calls are needed.
+    Effective assignments (groups, inheritance from domains and parent projects, implied roles):
+    with ``effective='converter'`` (default) resolved here by resolve_effective from the raw
+    assignments, the group members, GET /v3/role_inferences and the project tree;
+    with ``effective='keystone'`` read from GET /v3/role_assignments?effective. Both give the
+    same set: tests/integration/keystone/test_tenancy_effective_equivalence.py compares them on
+    a real Keystone, tests/unit/authz/test_tenancy_property.py on generated data. Keystone's own
+    expansion is quadratic in the number of rows (add_implied_roles checks each implied row
+    against a list of every row checked so far): minutes at 20,000 assignments.
     """
+    if effective not in EFFECTIVE_SOURCES:
+        raise TenancyError("effective must be one of %s, not '%s'" % (', '.join(EFFECTIVE_SOURCES), effective))
     identity = conn.identity
-    domain_list = list(identity.domains(limit=PAGE_SIZE))
-    domains = {d.id: d.name for d in domain_list}
-    disabled_domains = {d.id for d in domain_list if not d.is_enabled}
-    projects = [Project(p.id, p.name, p.domain_id, domains.get(p.domain_id, p.domain_id),
-                        bool(p.is_enabled), bool(p.is_domain), p.domain_id not in disabled_domains)
-                for p in identity.projects(limit=PAGE_SIZE)]
-    role_ids = {r.id: r.name for name in sorted(set(role_names)) for r in identity.roles(name=name)}
+    domain_list = list(_paged(identity, '/domains', 'domains'))
+    domains = {d['id']: d['name'] for d in domain_list}
+    disabled_domains = {d['id'] for d in domain_list if not d.get('enabled', True)}
+    projects = [Project(p['id'], p['name'], p.get('domain_id'), domains.get(p.get('domain_id'), p.get('domain_id')),
+                        bool(p.get('enabled', True)), bool(p.get('is_domain')),
+                        p.get('domain_id') not in disabled_domains, p.get('parent_id'))
+                for p in _paged(identity, '/projects', 'projects')]
+    role_ids = {r['id']: r['name'] for name in sorted(set(role_names))
+                for r in _paged(identity, '/roles', 'roles', {'name': name})}
     roles = set(role_ids.values())
     # ALL users and groups of ALL domains: a user name is a Kubernetes subject only when unique among them.
     # Listed per domain: without a domain filter Keystone lists only the default identity driver's
     # users, and domains with their own backend (LDAP, domain_specific_drivers_enabled) would be missed.
     users, groups = {}, {}
     for domain_id in sorted(domains):
-        for u in identity.users(domain_id=domain_id, limit=PAGE_SIZE):
-            users[u.id] = User(u.id, u.name, u.domain_id, bool(u.is_enabled))
-        for g in identity.groups(domain_id=domain_id, limit=PAGE_SIZE):
-            groups[g.id] = Group(g.id, g.name, g.domain_id)
+        for u in _paged(identity, '/users', 'users', {'domain_id': domain_id}):
+            users[u['id']] = User(u['id'], u['name'], u.get('domain_id'), bool(u.get('enabled', True)))
+        for g in _paged(identity, '/groups', 'groups', {'domain_id': domain_id}):
+            groups[g['id']] = Group(g['id'], g['name'], g.get('domain_id'))
     users, groups = list(users.values()), list(groups.values())
-    assignments = []
-    # Without include_names: the names come from the lists above, and asking Keystone for them
-    # triples the time of this call (82 s -> ~250 s for 54,000 rows in the benchmark).
-    for ra in identity.role_assignments(effective=True):
-        scope = ra.scope or {}
-        role = role_ids.get((ra.role or {}).get('id'))
-        if 'project' not in scope or not ra.user or role is None:
-            continue  # domain- and system-scoped rows grant no namespace; unmapped roles grant nothing
-        assignments.append(Assignment(ra.user['id'], scope['project']['id'], role))
+    if effective == 'keystone':
+        triples = read_keystone_effective(identity, role_ids)
+    else:
+        triples = read_effective(identity, projects, role_ids, workers)
+    assignments = [Assignment(user_id, project_id, role_ids[role_id])
+                   for user_id, project_id, role_id in sorted(triples)]
     quotas = {}
     if with_quotas:
         quotas = read_quotas(conn, [p for p in projects if not p.is_domain and
-                                    (project_filter is None or project_filter(p))])
+                                    (project_filter is None or project_filter(p))], workers)
     return Snapshot(projects, users, assignments, roles, quotas, groups=groups, disabled_domains=disabled_domains)
 
 
-def read_quotas(conn, projects):
-    """{project_id: {'compute': {...}, 'volume': {...}}} (nova and cinder quota sets)."""
-    quotas = {}
-    for project in projects:
+def _in_pool(function, items, workers):
+    """[function(item) for item in items], at most ``workers`` at a time (threads: the work is waiting)."""
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(function, items))
+
+
+def read_quotas(conn, projects, workers=MEMBERSHIP_WORKERS):
+    """{project_id: {'compute': {...}, 'volume': {...}}} (nova and cinder quota sets; neither has a
+    bulk call, so two requests per project, ``workers`` projects at a time)."""
+    def one(project):
         compute = conn.compute.get_quota_set(project.id)
         volume = conn.block_storage.get_quota_set(project.id)
-        quotas[project.id] = {
+        return project.id, {
             'compute': {k: getattr(compute, k, None) for k in ('cores', 'ram', 'instances')},
             'volume': {k: getattr(volume, k, None) for k in ('volumes', 'gigabytes')},
         }
-    return quotas
+
+    return dict(_in_pool(one, projects, workers))
 
 
 # --------------------------------------------------------------------------- one call for both callers

@@ -10,8 +10,10 @@ module: keystone_tenancy
 short_description: Turn Keystone projects, users and role assignments into Kubernetes namespaces and policy
 version_added: 0.1.0
 description:
-  - Reads Keystone (domains, projects, roles, users and the B(effective) role assignments, so
-    group memberships and inherited assignments count) in a constant number of API calls and
+  - Reads Keystone (domains, projects, roles, users, groups, the raw role assignments, the
+    members of the groups holding them and the implied-role rules) in a few paged API calls and
+    resolves the B(effective) roles itself exactly as Keystone does (group memberships,
+    assignments inherited from domains and parent projects, implied roles), then
     writes, each optionally, an ABAC policy file, namespace manifests with RBAC RoleBindings
     (and ResourceQuotas from OpenStack quotas), and the ConfigMaps of k8s-keystone-auth.
   - Every Keystone project becomes one namespace (see I(namespace_format)); every user with a

@@ -7,7 +7,8 @@
 # The seeded Keystone (sqlite + keys) is cached under .cache/ keyed by the seed parameters, so
 # only the first run seeds (through Keystone's own Python backend, in-process: about two
 # minutes, against about twelve through the REST API).
-# Usage: tests/bench/tenancy/run.sh   (env: BENCH_PROJECTS, BENCH_USERS, BENCH_GRANTS, KOS_BENCH_KEYSTONE_PORT)
+# Usage: tests/bench/tenancy/run.sh   (env: BENCH_PROJECTS, BENCH_USERS, BENCH_GRANTS, KOS_BENCH_KEYSTONE_PORT,
+#        BENCH_KEYSTONE_EFFECTIVE=0 skips the last, slowest part: the converter asking Keystone for effectiveness)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)

@@ -14,6 +14,8 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_tenancy import (
     Rules,
     Snapshot,
     TenancyError,
+    abac_line,
+    abac_policies,
     abac_resources,
     build_plan,
     convert,
@@ -21,6 +23,7 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_tenancy import (
     namespace_name,
     quota_hard,
     read_previous,
+    read_quotas,
     render_abac,
     render_keystone_auth_configmaps,
     render_namespace_files,
@@ -200,6 +203,20 @@ def test_abac_lines_are_explicit_and_derived_from_the_upstream_cluster_roles():
     assert ('', 'resourcequotas', True) in alice_web  # even admin cannot raise its quota
 
 
+@pytest.mark.parametrize('rules', [Rules(), Rules(project_group_permission='edit', abac_discovery=True)])
+def test_fast_abac_rendering_is_byte_identical_to_encoding_each_policy(rules):
+    """render_abac assembles lines from pre-encoded parts; it must equal json.dumps of each policy,
+    for names that need escaping too (quotes, backslashes, non-ASCII)."""
+    users = [user(n) for n in ('alice', 'b"ob', 'c\\arol', 'dörte', 'erin')]
+    projects = [project('web-shop'), project('Data_Lake'), project('ops')]
+    rows = [('u-alice', 'id-web-shop', 'admin'), ('u-b"ob', 'id-web-shop', 'member'), ('u-c\\arol', 'id-ops', 'reader'),
+            ('u-dörte', 'id-data_lake', 'member'), ('u-erin', 'id-ops', 'admin'), ('u-erin', 'id-data_lake', 'reader')]
+    plan = build_plan(snapshot(projects, users, rows), rules)
+    rendered = render_abac(plan, rules)
+    assert rendered == ''.join(abac_line(spec) for spec in abac_policies(plan, rules))
+    assert len(rendered.splitlines()) > 100 and '\\u00f6' in rendered
+
+
 def test_abac_discovery_lists_exact_paths_and_group_binding_on_request():
     rules = Rules(project_group_permission='view', abac_discovery=True)
     specs = [json.loads(line)['spec'] for line in render_abac(build_plan(base_snapshot(), rules), rules).splitlines()]
@@ -302,6 +319,38 @@ def test_resource_quota_in_namespace_file():
     files = render_namespace_files(build_plan(snap, Rules()), Rules())
     quota = [d for d in yaml.safe_load_all(files['ns-a.yaml']) if d['kind'] == 'ResourceQuota'][0]
     assert quota['spec']['hard'] == {'limits.cpu': '4', 'requests.cpu': '4', 'requests.storage': '50Gi'}
+
+
+class StandInQuotaCloud:
+    """Stand-in for nova's and cinder's quota APIs (neither runs in the Keystone suite): answers
+    get_quota_set per project, slowly, and records the most requests it saw in flight at once."""
+
+    def __init__(self):
+        import threading
+        self.lock, self.in_flight, self.most = threading.Lock(), 0, 0
+        self.compute = self.block_storage = self
+
+    def get_quota_set(self, project_id):
+        import time
+        from types import SimpleNamespace
+        with self.lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        time.sleep(0.02)
+        with self.lock:
+            self.in_flight -= 1
+        n = int(project_id[1:])
+        return SimpleNamespace(cores=n, ram=1024 * n, instances=-1, volumes=n, gigabytes=10 * n)
+
+
+@pytest.mark.parametrize('workers', [1, 4])
+def test_quotas_are_read_per_project_by_a_bounded_pool(workers):
+    cloud = StandInQuotaCloud()
+    projects = [project('t%d' % i, pid='p%d' % i) for i in range(1, 13)]
+    quotas = read_quotas(cloud, projects, workers=workers)
+    assert quotas == {'p%d' % i: {'compute': {'cores': i, 'ram': 1024 * i, 'instances': -1},
+                                  'volume': {'volumes': i, 'gigabytes': 10 * i}} for i in range(1, 13)}
+    assert cloud.most == 1 if workers == 1 else 1 < cloud.most <= workers
 
 
 @pytest.mark.parametrize('data', [
