@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Converge benchmark (issue 17): for each lab size (KOS_BENCH_SIZES, default "3 10 30" Kubernetes
+# hosts, plus the lab's two routers and one image builder), create the hosts, run site.yml twice
+# (the first converge, then a converge with nothing to do) and report both times, the no-op ratio
+# (goal <= 0.10) and the growth against the smallest size (goal: first <= 3x, no-op <= 2x).
+# The no-op run must report changed=0 on every host, else the benchmark fails.
+# Its own container names (kos-bench-*), scope label and network (198.18.200.0/24): it never
+# touches `make lab`. Run it alone on the machine: `flock /tmp/kos-lab.lock make bench`.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../../.." && pwd)
+cd "$top"
+sizes=${KOS_BENCH_SIZES:-3 10 30}
+out=$top/.cache/bench-converge
+mkdir -p "$out"
+export ANSIBLE_FORCE_COLOR=0 ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
+tests/lab/engine.sh up >/dev/null
+tests/lab/image.sh debian-bookworm >/dev/null
+python3 "$here/inventory.py" 1 "$out/inv-down" || exit 1
+down() { ansible-playbook -i "$out/inv-down" playbooks/lab_down.yml >"$out/down.log" 2>&1; }
+trap down EXIT
+failed=0
+: >"$out/results.tsv"
+for n in $sizes; do
+  inv=$out/inv$n
+  python3 "$here/inventory.py" "$n" "$inv" || exit 1
+  down
+  rm -rf "$out/pki" .cache/facts/kos-bench-*
+  echo "--- $n Kubernetes hosts: creating the hosts"
+  if ! ansible-playbook -i "$inv" playbooks/lab.yml >"$out/lab$n.log" 2>&1; then
+    echo "creating the hosts failed: $out/lab$n.log"; tail -20 "$out/lab$n.log"; failed=1; continue
+  fi
+  times=()
+  for run in first noop; do
+    start=$(date +%s.%N)
+    ansible-playbook -i "$inv" site.yml >"$out/$run$n.log" 2>&1
+    rc=$?
+    took=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$start" "$(date +%s.%N)")
+    times+=("$took")
+    echo "    $run converge: $took s (exit $rc; log $out/$run$n.log)"
+    if [ "$rc" -ne 0 ]; then failed=1; tail -30 "$out/$run$n.log"; fi
+  done
+  if ! python3 "$here/report.py" changed "$out/noop$n.log"; then failed=1; fi
+  printf '%s\t%s\t%s\n' "$n" "${times[0]}" "${times[1]}" >>"$out/results.tsv"
+  echo "    per layer, first converge:"; python3 tests/lab/layer_times.py "$out/first$n.log"
+  echo "    per layer, no-op converge:"; python3 tests/lab/layer_times.py "$out/noop$n.log" --top 10
+done
+python3 "$here/report.py" table "$out/results.tsv"
+exit "$failed"
