@@ -79,7 +79,7 @@ KUBESPRAY = {
 HOST_VARIABLES = ("node_ip", "node_name", "node_rack", "node_as_number", "node_pod_block",
                   "bgp_router_as_number", "bgp_router_racks", "bgp_router_password", "bgp_router_upstream_peers")
 # Variables of other layers that preflight checks before anything changes.
-SETTINGS = ("keystone_auth_keystone_url", "tenancy_role_mapping", "tenancy_level_cluster_roles")
+SETTINGS = ("keystone_auth_keystone_url", "tenancy_role_mapping", "tenancy_level_cluster_roles", "etcd_install_method")
 TENANCY_LEVELS = ("admin", "edit", "view")
 URL = re.compile(r"^https?://[A-Za-z0-9\[][^/\s?#]*(/\S*)?$")
 HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:\d+$")
@@ -187,6 +187,15 @@ def notices(model_input):
         if raw.get(key) in (None, "") and not (key in ANNOUNCED and _announced(model_input, raw)):
             lines.append("using default %s for cluster_%s (set cluster_%s in the inventory to choose)"
                          % (PRINTED_DEFAULTS[key], key, key))
+    # A notice, not an error: preflight contacts no host, so it cannot know the package's version (a
+    # distribution may ship etcd >= 3.5.24), and the lab and molecule, where kubeadm never runs, use it.
+    # kubernetes_control_plane checks the running etcd before kubeadm (tasks/etcd_version.yml).
+    settings = (model_input or {}).get("settings") or {}
+    planes = ((model_input or {}).get("groups") or {}).get("kube_control_plane") or []
+    if settings.get("etcd_install_method") == "package" and planes:
+        lines.append("etcd_install_method is package with Kubernetes control planes: kubeadm needs an external etcd "
+                     ">= 3.5.24 (Debian 12's etcd-server is 3.4); kubernetes_control_plane stops before kubeadm on "
+                     "an older one. Remove it (or set archive) for the version matrix's etcd release")
     return lines
 
 
