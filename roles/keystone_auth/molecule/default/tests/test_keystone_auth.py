@@ -1,8 +1,17 @@
 """keystone_auth on a lab control plane host: the files the API server and kubelet will read."""
 
 import json
+import os
+import sys
 
 import yaml
+
+# The k8s-keystone-auth tag comes from the version matrix: the cloud-provider-openstack release of the
+# scenario's Kubernetes version (preflight's default cluster_kubernetes_version, the matrix's newest).
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", ".collections"))
+from ansible_collections.kos.platform.plugins.module_utils import kos_versions  # noqa: E402
+
+KEYSTONE_AUTH_TAG = kos_versions.MATRIX[kos_versions.DEFAULT_MINOR]["cloud_provider_openstack"]
 
 testinfra_hosts = ["ansible://kube_control_plane"]
 
@@ -12,7 +21,9 @@ def test_webhook_static_pod(host):
     assert pod.mode == 0o600 and pod.user == "root"
     spec = yaml.safe_load(pod.content_string)["spec"]
     container = spec["containers"][0]
-    assert container["image"] == "artifactory.example.com/registry.k8s.io/provider-os/k8s-keystone-auth:v1.31.2"
+    assert container["image"] == ("artifactory.example.com/registry.k8s.io/provider-os/k8s-keystone-auth:"
+                                  + KEYSTONE_AUTH_TAG)
+    assert KEYSTONE_AUTH_TAG.startswith("v")  # the image tag form upstream publishes (vX.Y.Z)
     assert "--keystone-url=https://keystone.example.com:5000/v3" in container["args"]
     assert spec["hostNetwork"] is True
     # No ConfigMap named (k8s-keystone-auth exits at start when one is missing), no admin kubeconfig.
