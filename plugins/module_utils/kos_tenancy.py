@@ -246,7 +246,7 @@ class Assignment:
 class Snapshot:
     """What the converter needs from Keystone."""
 
-    def __init__(self, projects, users, assignments, roles, quotas=None, groups=(), disabled_domains=()):
+    def __init__(self, projects, users, assignments, roles, quotas=None, groups=(), disabled_domains=(), notes=()):
         self.projects = list(projects)
         self.users = {u.id: u for u in users}  # ALL users of ALL domains, enabled or not
         self.assignments = list(assignments)
@@ -254,6 +254,7 @@ class Snapshot:
         self.quotas = quotas or {}
         self.groups = list(groups)  # ALL groups of ALL domains
         self.disabled_domains = set(disabled_domains)  # IDs of disabled domains
+        self.notes = list(notes)  # how the snapshot was read, when it matters (become plan warnings)
 
 
 # --------------------------------------------------------------------------- rules
@@ -397,6 +398,7 @@ def build_plan(snapshot, rules, previous=None):
     """
     previous = dict(previous or {})
     plan = Plan()
+    plan.warnings.extend(snapshot.notes)
     problems = []
 
     unknown_roles = sorted(set(rules.role_mapping) - snapshot.roles)
@@ -985,6 +987,21 @@ def resolve_effective(raw_assignments, members, implies, projects, wanted_roles=
     return effective
 
 
+def _get_json(identity, url, params):
+    """GET through the identity proxy, which does not raise on HTTP errors (openstacksdk proxies
+    pass raise_exc=False): an error status becomes openstacksdk's HttpException here, so an error
+    body is never read as an empty list."""
+    response = identity.get(url, params=params)
+    if response.status_code >= 400:
+        from openstack import exceptions as sdk_exceptions
+        sdk_exceptions.raise_from_response(response)
+    return response.json()
+
+
+def _status(exc):
+    return getattr(exc, 'status_code', None) or getattr(exc, 'http_status', None)
+
+
 def _paged(identity, path, key, params=None):
     """Every item of a Keystone list, page by page (links.next), as plain dicts.
 
@@ -996,7 +1013,7 @@ def _paged(identity, path, key, params=None):
     query['limit'] = PAGE_SIZE
     url = path
     while url:
-        body = identity.get(url, params=query).json()
+        body = _get_json(identity, url, query)
         yield from body.get(key) or ()
         url, query = (body.get('links') or {}).get('next'), None
         if not url and body.get('truncated'):
@@ -1006,7 +1023,7 @@ def _paged(identity, path, key, params=None):
 
 def _unpaged(identity, path, key, params=None):
     """A Keystone list that has no pages (role_assignments, role_inferences)."""
-    body = identity.get(path, params=params or {}).json()
+    body = _get_json(identity, path, params or {})
     if body.get('truncated'):
         raise TenancyError('Keystone cut the list %s at its max_db_limit; the converter will not work on '
                            'part of it' % path)
@@ -1021,7 +1038,7 @@ def read_group_members(identity, group_ids, workers=MEMBERSHIP_WORKERS):
         try:
             return group_id, [u['id'] for u in _paged(identity, '/groups/%s/users' % group_id, 'users')]
         except Exception as exc:  # noqa: BLE001 - only a vanished group is expected, others re-raised
-            if getattr(exc, 'http_status', None) != 404:
+            if _status(exc) != 404:
                 raise
             # Keystone does the same (_expand_indirect_assignment: GroupNotFound -> no users).
             return group_id, []
@@ -1042,14 +1059,14 @@ def read_implied_roles(identity):
     return implies, names
 
 
-def read_effective(identity, projects, wanted_roles, workers=MEMBERSHIP_WORKERS):
+def read_effective(identity, projects, wanted_roles, workers=MEMBERSHIP_WORKERS, implies=None):
     """{(user id, project id, role id)} of the ``wanted_roles`` (IDs), resolved by the converter.
 
     Reads the implication rules, ONE raw role-assignment list (GET /v3/role_assignments, no
     effective: Keystone only reads its table) and the members of each group holding a relevant
     assignment; ``projects`` (Project objects with parent_id) give the tree.
     """
-    implies, _names = read_implied_roles(identity)
+    implies = read_implied_roles(identity)[0] if implies is None else implies
     relevant = relevant_roles(wanted_roles, implies)
     raw = [ra for ra in _unpaged(identity, '/role_assignments', 'role_assignments')
            if (ra.get('role') or {}).get('id') in relevant]
@@ -1116,17 +1133,34 @@ def read_keystone(conn, role_names, with_quotas=False, project_filter=None, effe
         for g in _paged(identity, '/groups', 'groups', {'domain_id': domain_id}):
             groups[g['id']] = Group(g['id'], g['name'], g.get('domain_id'))
     users, groups = list(users.values()), list(groups.values())
+    notes = []
+    implies = None
+    if effective == 'converter':
+        try:
+            implies = read_implied_roles(identity)[0]
+        except Exception as exc:  # noqa: BLE001 - only a server error is handled, others re-raised
+            if (_status(exc) or 0) < 500:
+                raise
+            # Keystone 30 answers GET /role_inferences with HTTP 500 (KeyError in
+            # keystone/api/role_inferences.py) while a rule names a deleted role: its sqlite backend
+            # does not enforce the rule's ON DELETE CASCADE. Its effective listing still works.
+            notes.append('Keystone failed to list the implied-role rules (GET /v3/role_inferences: %s); effective '
+                         "roles were read from Keystone's own effective listing instead (slower, same result). "
+                         'Usually a rule naming a deleted role: delete it (DELETE /v3/roles/PRIOR/implies/IMPLIED)'
+                         % exc)
+            effective = 'keystone'
     if effective == 'keystone':
         triples = read_keystone_effective(identity, role_ids)
     else:
-        triples = read_effective(identity, projects, role_ids, workers)
+        triples = read_effective(identity, projects, role_ids, workers, implies=implies)
     assignments = [Assignment(user_id, project_id, role_ids[role_id])
                    for user_id, project_id, role_id in sorted(triples)]
     quotas = {}
     if with_quotas:
         quotas = read_quotas(conn, [p for p in projects if not p.is_domain and
                                     (project_filter is None or project_filter(p))], workers)
-    return Snapshot(projects, users, assignments, roles, quotas, groups=groups, disabled_domains=disabled_domains)
+    return Snapshot(projects, users, assignments, roles, quotas, groups=groups, disabled_domains=disabled_domains,
+                    notes=notes)
 
 
 def _in_pool(function, items, workers):

@@ -22,6 +22,7 @@ from ansible_collections.kos.platform.plugins.module_utils.kos_tenancy import (
     dns1123,
     namespace_name,
     quota_hard,
+    read_keystone,
     read_previous,
     read_quotas,
     render_abac,
@@ -319,6 +320,73 @@ def test_resource_quota_in_namespace_file():
     files = render_namespace_files(build_plan(snap, Rules()), Rules())
     quota = [d for d in yaml.safe_load_all(files['ns-a.yaml']) if d['kind'] == 'ResourceQuota'][0]
     assert quota['spec']['hard'] == {'limits.cpu': '4', 'requests.cpu': '4', 'requests.storage': '50Gi'}
+
+
+class StandInKeystone:
+    """Stand-in for the identity proxy, answering from a dict of JSON bodies. Only for the two
+    states the shared real Keystone of the suite must not be put in: a rule naming a deleted role
+    (cannot be removed afterwards, every later test would see it) and an error status."""
+
+    def __init__(self, bodies, errors=()):
+        self.bodies, self.errors, self.calls = bodies, dict(errors), []
+        self.identity = self
+
+    def get(self, url, params=None):
+        import requests
+        path = url.split('?')[0]
+        self.calls.append((path, dict(params or {})))
+        response = requests.Response()
+        response.url = 'http://127.0.0.1:1/v3' + path
+        response.status_code, body = (self.errors[path], b'<html>Internal Server Error</html>') \
+            if path in self.errors else (200, json.dumps(self.bodies[path](params or {})).encode())
+        response._content = body
+        response.headers['Content-Type'] = 'application/json' if response.status_code == 200 else 'text/html'
+        return response
+
+
+def stand_in_bodies():
+    no_next = {'next': None}
+    assignments = [{'user': {'id': 'u1'}, 'role': {'id': 'r-member'}, 'scope': {'project': {'id': 'p1'}}}]
+    return {
+        '/domains': lambda q: {'domains': [{'id': 'd1', 'name': 'Default', 'enabled': True}], 'links': no_next},
+        '/projects': lambda q: {'projects': [{'id': 'p1', 'name': 'web', 'domain_id': 'd1', 'parent_id': 'd1',
+                                              'enabled': True, 'is_domain': False}], 'links': no_next},
+        '/roles': lambda q: {'roles': [{'id': 'r-' + q['name'], 'name': q['name']}], 'links': no_next},
+        '/users': lambda q: {'users': [{'id': 'u1', 'name': 'alice', 'domain_id': 'd1', 'enabled': True}],
+                             'links': no_next},
+        '/groups': lambda q: {'groups': [], 'links': no_next},
+        '/role_inferences': lambda q: {'role_inferences': [{'prior_role': {'id': 'r-member', 'name': 'member'},
+                                                             'implies': [{'id': 'r-reader', 'name': 'reader'}]}]},
+        '/role_assignments': lambda q: {'role_assignments': assignments + ([
+            {'user': {'id': 'u1'}, 'role': {'id': 'r-reader'}, 'scope': {'project': {'id': 'p1'}}}]
+            if q.get('effective') else [])},
+    }
+
+
+def test_failing_role_inferences_fall_back_to_keystones_effective_listing():
+    keystone = StandInKeystone(stand_in_bodies(), errors={'/role_inferences': 500})
+    snap = read_keystone(keystone, ['member', 'reader'])
+    assert sorted((a.user_id, a.project_id, a.role) for a in snap.assignments) == [
+        ('u1', 'p1', 'member'), ('u1', 'p1', 'reader')]
+    assert ('/role_assignments', {'effective': 'true'}) in keystone.calls
+    rules = Rules(role_mapping={'member': 'edit', 'reader': 'view'})
+    plan = build_plan(snap, rules)
+    assert any('GET /v3/role_inferences' in w and 'effective listing instead' in w for w in plan.warnings)
+    # The same data read normally: resolved here, no effective listing asked for, no warning.
+    keystone = StandInKeystone(stand_in_bodies())
+    snap = read_keystone(keystone, ['member', 'reader'])
+    assert sorted((a.user_id, a.project_id, a.role) for a in snap.assignments) == [
+        ('u1', 'p1', 'member'), ('u1', 'p1', 'reader')]
+    assert all(params.get('effective') is None for _path, params in keystone.calls)
+    assert build_plan(snap, rules).warnings == []
+
+
+@pytest.mark.parametrize('path, status', [('/role_assignments', 403), ('/users', 500), ('/role_inferences', 403)])
+def test_an_error_status_stops_the_read_instead_of_reading_an_empty_list(path, status):
+    from openstack import exceptions as sdk_exceptions
+    with pytest.raises(sdk_exceptions.HttpException) as caught:
+        read_keystone(StandInKeystone(stand_in_bodies(), errors={path: status}), ['member', 'reader'])
+    assert caught.value.status_code == status
 
 
 class StandInQuotaCloud:
