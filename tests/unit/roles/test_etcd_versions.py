@@ -243,3 +243,27 @@ def test_preflight_notices_the_package_method_with_control_planes():
     assert notices("archive", ["cp1"]) == notices(None, ["cp1"]) == notices("package", []) == []
     with open(os.path.join(TOP, "roles", "preflight", "defaults", "main.yml"), encoding="utf-8") as handle:
         assert "etcd_install_method" in yaml.safe_load(handle)["preflight_checked_settings"]
+
+
+def test_etcd_archive_without_a_mirror_stops_at_the_input_check(tmp_path):
+    # The default (archive) with no artifact mirror: the role's input check names the variables to set,
+    # before anything is installed (no download of a URL without a host).
+    (tmp_path / "vars.json").write_text(json.dumps({"kos_cluster": {
+        "name": "c", "artifact_mirror": "", "versions": kos_versions.for_kubernetes(kos_versions.DEFAULT_VERSION),
+        "groups": {"kube_control_plane": ["cp1"]},
+        "etcd": {"members": [{"name": "cp1", "client_url": "https://127.0.0.1:2379"}]}}}))
+    (tmp_path / "etcd.yml").write_text(yaml.safe_dump([{
+        "name": "etcd without a mirror", "hosts": "cp1", "gather_facts": True,
+        "tasks": [{"name": "etcd", "ansible.builtin.include_role": {"name": "kos.platform.etcd"}}]}]))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(TOP, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(TOP, ".collections"), ANSIBLE_NOCOLOR="1")
+    run = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "cp1,",
+         "-e", "ansible_connection=local", "-e", "ansible_python_interpreter=%s" % sys.executable,
+         "-e", "@%s" % (tmp_path / "vars.json"), "--check", str(tmp_path / "etcd.yml")],
+        env=env, capture_output=True, text=True, timeout=300, check=False)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out
+    assert "Check the inputs" in out and "set cluster_artifact_mirror or etcd_archive_url" in out, out
+    assert "got etcd_archive_url '/github-releases/etcd-io/etcd/releases/download/v%s/" \
+        % kos_versions.for_kubernetes(kos_versions.DEFAULT_VERSION)["etcd"] in out, out
