@@ -100,18 +100,20 @@ class Preflight(InfraResource):
                 % (p["keypair"]["name"], var("keypair"))
             )
         self._lookups["images"], self._lookups["flavors"] = images, flavors
-        if not problems:
-            problems.extend(self._quota_problems(flavors, var))
+        # Quotas too, whatever was found above: a run reports every problem at once (a server whose
+        # flavor is missing counts as an instance, its cores and RAM are unknown).
+        problems.extend(self._quota_problems(flavors, var))
         return problems
 
     def _quota_problems(self, flavors, var):
         conn, p = self.conn, self.plan
         existing = self._existing_servers()
         new = [s for s in p["servers"] if s["name"] not in existing]
+        sized = [flavors[s["flavor"]] for s in new if flavors.get(s["flavor"]) is not None]
         needs = {
             "instances": len(new),
-            "cores": sum(flavors[s["flavor"]].vcpus for s in new),
-            "ram": sum(flavors[s["flavor"]].ram for s in new),
+            "cores": sum(f.vcpus for f in sized),
+            "ram": sum(f.ram for f in sized),
         }
         lim = conn.compute.get_limits().absolute
         limits = {
