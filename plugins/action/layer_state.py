@@ -88,9 +88,12 @@ if old.get("digest") != a["digest"]:
     drift.append("desired state changed (code, variables or inputs)")
 if a["max_age"] and time.time() - old.get("time", 0) > a["max_age"]:
     drift.append("record older than %d s" % a["max_age"])
+# Only the files of the record: a later layer may add files under the same directory (BIRD includes,
+# static pod manifests), which are that layer's to watch.
+a["files"] = sorted(old.get("files", {}))
 now = files()
-for p in sorted(set(now) | set(old.get("files", {}))):
-    if now.get(p) != old.get("files", {}).get(p):
+for p in a["files"]:
+    if now.get(p) != old["files"][p]:
         drift.append("file %s: %s" % (p, "missing" if now.get(p) is None else "changed"))
 svc = services()
 for s in sorted(svc):
