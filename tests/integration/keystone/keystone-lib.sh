@@ -89,7 +89,7 @@ keystone_start() {
     return 1
   fi
   OS_KEYSTONE_CONFIG_FILES="$KEYSTONE_STATE/keystone.conf" \
-    "$KEYSTONE_VENV/bin/gunicorn" --workers 1 --timeout "${KEYSTONE_GUNICORN_TIMEOUT:-300}" \
+    "$KEYSTONE_VENV/bin/gunicorn" --workers 1 --timeout "${KEYSTONE_GUNICORN_TIMEOUT:-300}" --graceful-timeout 5 \
     --bind "127.0.0.1:$KEYSTONE_PORT" --chdir "$KEYSTONE_STATE" \
     --error-logfile "$KEYSTONE_STATE/gunicorn.log" \
     kos_keystone_wsgi:application >>"$KEYSTONE_STATE/gunicorn.log" 2>&1 &
@@ -115,7 +115,9 @@ keystone_stop() {
   if [ -n "${KEYSTONE_PID:-}" ] && kill -0 "$KEYSTONE_PID" 2>/dev/null; then
     kill "$KEYSTONE_PID"
     local i
-    for i in $(seq 1 20); do kill -0 "$KEYSTONE_PID" 2>/dev/null || break; sleep 0.25; done
+    # The master stops its worker within --graceful-timeout (5 s), also mid-request; killed
+    # earlier, it would leave the worker running.
+    for i in $(seq 1 40); do kill -0 "$KEYSTONE_PID" 2>/dev/null || break; sleep 0.25; done
     kill -0 "$KEYSTONE_PID" 2>/dev/null && kill -9 "$KEYSTONE_PID"
     wait "$KEYSTONE_PID" 2>/dev/null || true
     echo "keystone: stopped (pid $KEYSTONE_PID)"
