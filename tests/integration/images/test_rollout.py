@@ -26,7 +26,7 @@ def test_rendered_deployment_is_valid_for_every_supported_minor(tmp_path):
     assert doc['spec']['strategy']['rollingUpdate']['maxUnavailable'] == 0
     for minor in ('1.35.0', '1.36.0', '1.37.0'):
         proc = subprocess.run(['kubernetes-validate', '--strict', '-k', minor, str(path)], capture_output=True,
-                              text=True)
+                              text=True, check=False)
         assert proc.returncode == 0 and 'passed' in proc.stdout, proc.stdout + proc.stderr
     assert task_result(out, 'Apply the Deployment and wait for the rollout').get('skipped') is True
 
