@@ -17,7 +17,8 @@ options:
     description: Artifactory API key, sent as C(X-JFrog-Art-Api) (instead of I(password)).
     type: str
   access_token:
-    description: Artifactory access token, sent as a C(Bearer) authorization header (instead of I(password) or I(api_key)).
+    description:
+      - Artifactory access token, sent as a C(Bearer) authorization header (instead of I(password) or I(api_key)).
     type: str
   validate_certs:
     description: Verify TLS certificates.
