@@ -119,7 +119,7 @@ def all_established():
 
 # The client's probes: one python3 run inside the client container per batch (stdlib only).
 CLIENT_TOOL = r'''
-import json, socket, struct, sys
+import json, socket, ssl, struct, sys
 def recvall(s, n):
     data = b""
     while len(data) < n:
@@ -139,6 +139,22 @@ def http(ip, port):
         data += chunk
     s.close()
     return data.split(b"\r\n\r\n", 1)[1].decode().strip()
+def https(ip, port, path):
+    # Like curl -k: the client does not hold the test CA (the control planes' own check verifies it).
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    s = context.wrap_socket(socket.create_connection((ip, port), timeout=2), server_hostname=ip)
+    s.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (path, ip)).encode())
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    head, body = data.split(b"\r\n\r\n", 1)
+    return "%s %s" % (head.split(b" ")[1].decode(), body.decode().strip())
 def dns(ip, name, tcp):
     query = struct.pack(">HHHHHH", 0x4b05, 0x0100, 1, 0, 0, 0)
     query += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
@@ -159,6 +175,8 @@ for op in json.loads(sys.argv[1]):
     try:
         if op[0] == "http":
             results.append(http(op[1], op[2]))
+        elif op[0] == "https":
+            results.append(https(op[1], op[2], op[3]))
         else:
             results.append(dns(op[1], op[2], op[0] == "dns_tcp"))
     except Exception as exc:
@@ -168,7 +186,8 @@ print(json.dumps(results))
 
 
 def client(*ops):
-    """Run probes from the client: ("http", ip, port) -> body; ("dns_udp"|"dns_tcp", ip, name) -> dict."""
+    """Run probes from the client: ("http", ip, port) -> body; ("https", ip, port, path) -> "status body";
+    ("dns_udp"|"dns_tcp", ip, name) -> dict."""
     done = subprocess.run(["docker", "exec", CLIENT, "python3", "-c", CLIENT_TOOL, json.dumps(list(ops))],
                           capture_output=True, text=True, timeout=120, check=True)
     return json.loads(done.stdout)
