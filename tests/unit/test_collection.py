@@ -194,10 +194,15 @@ def used_collections():
     found = {}
     for path in files:
         with open(path, errors="replace") as handle:
-            for match in pattern.finditer(handle.read()):
-                fqcn = "%s.%s" % match.groups()
-                if fqcn not in BUILTIN and os.path.isdir(os.path.join(root, *match.groups())):
-                    found.setdefault(fqcn, os.path.relpath(path, TOP))
+            text = handle.read()
+        if path.endswith(".py"):
+            # `from ansible.utils.display import ...` is ansible-core's package, not the ansible.utils
+            # collection (collections are imported as ansible_collections.<ns>.<name>).
+            text = re.sub(r"(?m)^\s*(from|import)\s+ansible\.\S+.*$", "", text)
+        for match in pattern.finditer(text):
+            fqcn = "%s.%s" % match.groups()
+            if fqcn not in BUILTIN and os.path.isdir(os.path.join(root, *match.groups())):
+                found.setdefault(fqcn, os.path.relpath(path, TOP))
     return found
 
 

@@ -18,6 +18,9 @@ import pytest
 import yaml
 from conftest import TOP, admin_auth, kubernetes_validate, run_module
 
+sys.path.insert(0, os.path.join(TOP, 'plugins', 'module_utils'))
+import kos_versions  # noqa: E402  (the collection's version matrix, plain Python)
+
 KEYSTONE_URL = 'https://keystone.example.com:5000/v3'
 BIN = os.path.dirname(sys.executable)
 
@@ -75,6 +78,8 @@ def run_role(root, mode, check=False, extra=None, env_extra=None):
                 'external_url': 'https://192.0.2.10:6443'},
         'auth': {'keystone': True, 'authorization_mode': mode, 'dir': str(root / 'etc/kubernetes/keystone'),
                  'keystone_auth_port': 8443},
+        # The role takes its image tag from the version matrix (the default Kubernetes minor's).
+        'versions': kos_versions.for_kubernetes(kos_versions.DEFAULT_VERSION),
     }
     variables = {
         'kos_cluster': kos_cluster,
