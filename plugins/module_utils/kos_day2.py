@@ -275,10 +275,10 @@ def replace_plan(kos_cluster, groups, lost, new, given=(True, True)):
     survivors = [m for m in etcd if m not in new_names]
     planes = [p for p in _group(groups, "kube_control_plane") if p not in new_names]
     new_etcd = [n for n in new_names if n in etcd]
-    steps = ["kubectl delete node %s (on %s; no drain: the host is lost)" % (", ".join(lost_names),
-                                                                               planes[0] if planes else "-"),
-             "etcd: quorum check, etcdctl member remove %s (on %s)" % (", ".join(lost_names),
-                                                                        survivors[0] if survivors else "-")]
+    steps = ["kubectl delete node %s (on %s; no drain: the host is lost)"
+             % (", ".join(lost_names), planes[0] if planes else "-"),
+             "etcd: quorum check, etcdctl member remove %s (on %s)"
+             % (", ".join(lost_names), survivors[0] if survivors else "-")]
     steps.append("site.yml on %s%s: PKI, %skubeadm join --control-plane, node layers" % (
         ", ".join(new_names), (" and the routers " + ", ".join(routers_of(kos_cluster, new_names)))
         if routers_of(kos_cluster, new_names) else "",

@@ -47,8 +47,8 @@ def group_vars(out):
         lab_vars = yaml.safe_load(f)
     cluster.update(cluster_name="kos-d2b", cluster_node_cidr="%s.0/24" % NETWORK)
     # An absolute CA directory: site.yml and playbooks/node_add.yml have different playbook_dirs.
-    lab_vars.update(lab_scope=SCOPE, lab_networks=[{"name": "kos-d2b", "subnet": "%s.0/24" % NETWORK,
-                                                     "gateway": "%s.254" % NETWORK}],
+    network = {"name": "kos-d2b", "subnet": "%s.0/24" % NETWORK, "gateway": "%s.254" % NETWORK}
+    lab_vars.update(lab_scope=SCOPE, lab_networks=[network],
                     pki_ca_dir=os.path.join(os.path.abspath(out), "pki"))
     return cluster, lab_vars
 

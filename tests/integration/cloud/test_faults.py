@@ -333,9 +333,8 @@ def test_one_run_reports_every_problem_of_the_cloud_at_once(run_playbook, conn, 
     used = len(list(conn.compute.servers()))
     admin.set_compute_quotas(project.id, instances=used + 1)  # the cluster needs 2
     try:
-        res = run_playbook("provision.yml", {"openstack_infra_flavors": {"default": "kos.tiny",
-                                                                          "kube_node": "no-such-flavor"}},
-                           inventory=INVENTORY)
+        flavors = {"default": "kos.tiny", "kube_node": "no-such-flavor"}
+        res = run_playbook("provision.yml", {"openstack_infra_flavors": flavors}, inventory=INVENTORY)
     finally:
         admin.set_compute_quotas(project.id, instances=before)
     assert res.rc != 0, res

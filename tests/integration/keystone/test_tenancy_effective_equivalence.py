@@ -96,21 +96,21 @@ def rich(admin_conn, ids):
             made['rules'].append('/roles/%s/implies/%s' % (prior.id, implied.id))
 
         # user, inherited on a domain, through a chain of implied roles
-        _put(admin_conn, '/OS-INHERIT/domains/%s/users/%s/roles/%s/inherited_to_projects' % (zeta.id, zu1.id,
-                                                                                            auditor.id))
+        _put(admin_conn, '/OS-INHERIT/domains/%s/users/%s/roles/%s/inherited_to_projects'
+             % (zeta.id, zu1.id, auditor.id))
         # group, inherited on a parent project: its subtree (child, grandchild, closed), not root itself
-        _put(admin_conn, '/OS-INHERIT/projects/%s/groups/%s/roles/%s/inherited_to_projects' % (root.id, team.id,
-                                                                                              member.id))
+        _put(admin_conn, '/OS-INHERIT/projects/%s/groups/%s/roles/%s/inherited_to_projects'
+             % (root.id, team.id, member.id))
         # user, inherited on a parent project deeper in the tree
-        _put(admin_conn, '/OS-INHERIT/projects/%s/users/%s/roles/%s/inherited_to_projects' % (child.id, zu3.id,
-                                                                                             reader.id))
+        _put(admin_conn, '/OS-INHERIT/projects/%s/users/%s/roles/%s/inherited_to_projects'
+             % (child.id, zu3.id, reader.id))
         idn.assign_project_role_to_user(child, zu2, admin)  # disabled user; admin -> member -> reader
         idn.assign_project_role_to_user(grandchild, zu3, lead)  # domain role: only 'member' (and reader) show
         idn.assign_project_role_to_group(side, team, observer)  # group, direct, implied role
         idn.assign_domain_role_to_user(zeta, zu1, admin)  # domain scope, not inherited: no project row
         # group, inherited on a domain that is then disabled
-        _put(admin_conn, '/OS-INHERIT/domains/%s/groups/%s/roles/%s/inherited_to_projects' % (frozen.id, frost.id,
-                                                                                             reader.id))
+        _put(admin_conn, '/OS-INHERIT/domains/%s/groups/%s/roles/%s/inherited_to_projects'
+             % (frozen.id, frost.id, reader.id))
         idn.assign_project_role_to_user(cold, zfu, member)
         idn.update_domain(frozen, is_enabled=False)
         yield {'domains': {'zeta': zeta.id, 'zeta-frozen': frozen.id},

@@ -15,4 +15,3 @@ def lab_up():
     """make lab, once per session (tests/lab/lab.sh up); the result of that first run."""
     proc = run("tests/lab/lab.sh", "up")
     yield proc
-

@@ -95,7 +95,7 @@ def kill_host(name):
 
 def start_host(name):
     assert run("docker", "start", name).returncode == 0
-    for _ in range(60):  # bounded: systemd in a lab host is up in about a second
+    for _attempt in range(60):  # bounded: systemd in a lab host is up in about a second
         state = run("docker", "exec", name, "systemctl", "is-system-running", "--wait").stdout.strip()
         if state in ("running", "degraded"):
             return state

@@ -29,8 +29,8 @@ def config(tmp_path, nodes):
     plan = kos_bird.router_plan(kos_model.derive(lab(nodes)), "tor1")
     include = tmp_path / "kos.d"
     include.mkdir(exist_ok=True)
-    text = render("bgp_router", "bird.conf.j2", {"__bgp_router_plan": plan, "inventory_hostname": "tor1",
-                                                  "__bgp_router_include_dir": str(include)})
+    variables = {"__bgp_router_plan": plan, "inventory_hostname": "tor1", "__bgp_router_include_dir": str(include)}
+    text = render("bgp_router", "bird.conf.j2", variables)
     return text.replace("log syslog all;", "log \"%s\" all;" % (tmp_path / "bird.log"))
 
 

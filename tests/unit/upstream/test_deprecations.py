@@ -26,4 +26,3 @@ def test_kube_proxy_mode_offers_no_deprecated_ipvs():
     assert option.get("choices") == ["iptables", "nftables"], option
     default = role_file("kubernetes_control_plane", "defaults", "main.yml")["kubernetes_control_plane_proxy_mode"]
     assert default in option["choices"] and option["default"] == default
-

@@ -66,7 +66,7 @@ def test_cluster_healthy_at_cluster_version_3_5(host):
     assert health.rc == 0, health.stderr
     assert (health.stdout + health.stderr).count("is healthy") == 3
     # The cluster version moves to 3.5 once every member runs 3.5 (decided by the leader).
-    for _ in range(30):
+    for _attempt in range(30):
         metrics = host.run("curl -s http://127.0.0.1:2381/metrics").stdout
         if 'etcd_cluster_version{cluster_version="3.5"} 1' in metrics:
             break
