@@ -32,6 +32,7 @@ summary() {
   else
     echo "  none"
   fi
+  python3 "$top/tests/lab/api_endpoint_summary.py" "$inventory" || true
   echo "Time per layer (profile_tasks; a layer its gate found unchanged is skipped):"
   python3 "$top/tests/lab/layer_times.py" "$log" || true
   echo "Full log: .lab/site.log. Remove everything with: make lab-down"
