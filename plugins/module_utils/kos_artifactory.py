@@ -387,16 +387,24 @@ def registry_api_base(registry, insecure_registries=()):
     return '%s://%s' % (scheme, host), prefix
 
 
-def manifest_config_digest(client, registry, repository, reference, insecure_registries=()):
-    """The config digest of ``repository:reference`` in ``registry``, or None when absent."""
+def _manifest(client, registry, repository, reference, insecure_registries):
+    """GET the manifest of ``repository:reference``: (response or None when absent, manifests URL base)."""
     base, prefix = registry_api_base(registry, insecure_registries)
-    path = '/'.join(p for p in (prefix, repository) if p)
-    url = '%s/v2/%s/manifests/%s' % (base, path, reference)
+    manifests = '%s/v2/%s/manifests/' % (base, '/'.join(p for p in (prefix, repository) if p))
+    url = manifests + reference
     resp = client.request('GET', url, headers={'Accept': MANIFEST_TYPES})
     if resp.status == 404:
-        return None
+        return None, manifests
     if resp.status != 200:
         raise http_error('GET', url, resp, client.attempts, 'reading the manifest of %s' % repository)
+    return resp, manifests
+
+
+def manifest_config_digest(client, registry, repository, reference, insecure_registries=()):
+    """The config digest of ``repository:reference`` in ``registry``, or None when absent."""
+    resp, _manifests = _manifest(client, registry, repository, reference, insecure_registries)
+    if resp is None:
+        return None
     # A manifest list (multi-platform) has no config: present, but no single image ID.
     return (resp.json().get('config') or {}).get('digest') or ''
 
@@ -404,16 +412,11 @@ def manifest_config_digest(client, registry, repository, reference, insecure_reg
 def copy_manifest(client, registry, repository, source, target, insecure_registries=()):
     """Tag ``repository:source`` as ``repository:target`` inside the registry (manifest GET + PUT):
     no layer moves, nothing is pulled. False when ``source`` is absent."""
-    base, prefix = registry_api_base(registry, insecure_registries)
-    path = '/'.join(p for p in (prefix, repository) if p)
-    url = '%s/v2/%s/manifests/%s' % (base, path, source)
-    resp = client.request('GET', url, headers={'Accept': MANIFEST_TYPES})
-    if resp.status == 404:
+    resp, manifests = _manifest(client, registry, repository, source, insecure_registries)
+    if resp is None:
         return False
-    if resp.status != 200:
-        raise http_error('GET', url, resp, client.attempts, 'reading the manifest of %s' % repository)
     media = resp.headers.get('content-type') or 'application/vnd.docker.distribution.manifest.v2+json'
-    put = '%s/v2/%s/manifests/%s' % (base, path, target)
+    put = manifests + target
     answer = client.request('PUT', put, data=resp.body, headers={'Content-Type': media})
     if answer.status not in (200, 201):
         raise http_error('PUT', put, answer, client.attempts, 'tagging %s:%s' % (repository, target))
