@@ -68,10 +68,17 @@ integration: setup
 # The static checks first (they fail in minutes); then unit tests beside ansible-test, and the live
 # suites beside the molecule scenarios: they use separate addresses, ports and container names, and
 # spend most of their time waiting on daemons, not on the CPU.
-test: lint syntax
+# Each step prints its start time, so that a CI log shows where the time went.
+test:
+	@echo "== make test: lint, syntax at $$(date +%T)"
+	$(MAKE) lint syntax
+	@echo "== make test: unit, sanity at $$(date +%T)"
 	$(MAKE) -j2 unit sanity
+	@echo "== make test: units at $$(date +%T)"
 	$(MAKE) units
+	@echo "== make test: molecule, integration at $$(date +%T)"
 	$(MAKE) -j2 molecule integration
+	@echo "== make test: passed at $$(date +%T)"
 
 lab: setup
 	tests/lab/lab.sh up

@@ -10,4 +10,4 @@ cd "$top"
 trap '"$here/cloud.sh" stop' EXIT
 "$here/cloud.sh" start
 export PATH="$top/.venv/bin:$PATH"
-pytest -q -p no:cacheprovider "$here" "$@"
+pytest -q -p no:cacheprovider --durations=12 "$here" "$@"

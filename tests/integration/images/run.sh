@@ -87,7 +87,7 @@ export ANSIBLE_COLLECTIONS_PATH=$top/.collections
 export ANSIBLE_ROLES_PATH=$top/roles
 export PATH=$(dirname "$PY"):$PATH
 set +e
-"$PY" -m pytest -q -p no:cacheprovider "$here" "$@"
+"$PY" -m pytest -q -p no:cacheprovider --durations=12 "$here" "$@"
 rc=$?
 set -e
 # Images this run made in the local engine.

@@ -34,4 +34,4 @@ export KOS_KEYSTONE_ADMIN_PASSWORD=$KEYSTONE_ADMIN_PASSWORD
 export ANSIBLE_CONFIG=$top/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH=$top/.collections
 export PATH=$(dirname "$PY"):$PATH
-"$PY" -m pytest -q -p no:cacheprovider "$here" "$@"
+"$PY" -m pytest -q -p no:cacheprovider --durations=12 "$here" "$@"

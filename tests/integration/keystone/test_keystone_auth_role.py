@@ -128,7 +128,10 @@ def test_rbac_mode_renders_valid_files_and_is_idempotent(root):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     spec = yaml.safe_load(pod.read_text())['spec']
     container = spec['containers'][0]
-    assert container['image'] == 'artifactory.example.com/registry.k8s.io/provider-os/k8s-keystone-auth:v1.31.2'
+    # The tag is the cloud-provider-openstack release the version matrix pairs with the default Kubernetes
+    release = kos_versions.for_kubernetes(kos_versions.DEFAULT_VERSION)['cloud_provider_openstack']
+    assert release.startswith('v'), release
+    assert container['image'] == 'artifactory.example.com/registry.k8s.io/provider-os/k8s-keystone-auth:' + release
     assert '--keystone-url=%s' % KEYSTONE_URL in container['args']
     assert '--listen=127.0.0.1:8443' in container['args']
     assert not any(a.startswith('--policy-configmap-name') for a in container['args'])  # RBAC: no webhook authz
