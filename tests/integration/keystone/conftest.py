@@ -19,7 +19,11 @@ sys.path.insert(0, os.path.join(TOP, '.collections'))
 import seed as seed_mod  # noqa: E402
 
 KEYSTONE_URL = seed_mod.URL
-K8S_VERSION = '1.31.0'
+sys.path.insert(0, os.path.join(TOP, 'plugins', 'module_utils'))
+import kos_versions  # noqa: E402  (the collection's version matrix, plain Python)
+
+# Files are validated against the schema of the Kubernetes minor the collection deploys by default.
+K8S_VERSION = kos_versions.minor_of(kos_versions.DEFAULT_VERSION) + '.0'
 
 
 @pytest.fixture(scope='session')
