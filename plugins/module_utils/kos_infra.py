@@ -20,7 +20,8 @@ module_utils/resource.py, one module per resource):
 the kinds are applied: ``preflight()`` returns every problem before anything is created;
 ``apply()`` makes the cloud match the plan (servers, ports and volumes in parallel: create calls
 are issued together, then one poll loop waits for all); ``teardown()`` removes what carries the
-cluster's tag, and the ports on the cluster's own network (tagged or not). ``step``, ``operation``
+cluster's tag, and the ports on the cluster's own network (tagged or not); ``remove_hosts()`` removes
+the server, ports, volumes and floating IPs of named hosts only (a node leaving the cluster). ``step``, ``operation``
 and ``service`` say what a run was doing when it failed, for the error message. Idempotent:
 every resource is found by name and cluster tag first and compared
 field by field.
@@ -185,6 +186,55 @@ class Provisioner:
             ("security_groups", "delete security groups", lambda: self.security_groups.teardown(note)),
             ("server_groups", "delete server groups", lambda: self.server_groups.teardown(note, server_group_names)),
             ("keypair", "delete keypair", lambda: self.keypairs.teardown(note, keypair_name)),
+        ):
+            self._step(name, operation)
+            call()
+        self._step(None, None)
+        return removed
+
+    def remove_hosts(self, cluster, hosts):
+        """Delete the server, ports, volumes and floating IPs of the named hosts only.
+
+        Each resource must be the cluster's (servers and volumes: metadata ``kos_cluster``, volumes
+        also ``kos_host``; ports and floating IPs: the cluster's tag or ownership mark) and the
+        host's (server named after it, port ``<cluster>-<host>`` or bound to its server, floating IP
+        on such a port). Same order as ``teardown``: floating IPs, servers (waited for), then their
+        volumes and ports. Returns ``{host: ["kind name", ...]}`` of what was (or would be) removed;
+        a host with nothing left has an empty list, so a second run changes nothing.
+        """
+        self.tag = cluster_tag(cluster)
+        self.cluster = cluster
+        removed = {h: [] for h in hosts}
+        self._step("servers", "list the hosts' servers")
+        servers = self.servers.of_hosts(cluster, hosts)
+        host_of_server = {s.id: s.name for s in servers}
+        self._step("ports", "list the hosts' ports")
+        ports = self.ports.of_hosts(cluster, hosts, host_of_server)
+        by_name = {"%s-%s" % (cluster, h): h for h in hosts}
+        host_of_port = {p.id: by_name.get(p.name) or host_of_server.get(p.device_id) for p in ports}
+        self._step("volumes", "list the hosts' volumes")
+        volumes = self.volumes.of_hosts(cluster, hosts)
+        self._step("floating_ips", "list the hosts' floating IPs")
+        fips = self.floating_ips.of_ports(host_of_port)
+
+        def noter(host_of):
+            def note(kind, name):
+                host = host_of(name)
+                removed[host].append("%s %s" % (kind, name))
+                self.changes.append(
+                    ("would " if self.check_mode else "") + "delete %s %s of %s" % (kind, name, host)
+                )
+
+            return note
+
+        fip_host = {ip.floating_ip_address: host_of_port[ip.port_id] for ip in fips}
+        port_host = {p.name: host_of_port[p.id] for p in ports}
+        volume_host = {v.name: v.metadata["kos_host"] for v in volumes}
+        for name, operation, call in (
+            ("floating_ips", "delete floating IPs", lambda: self.floating_ips.delete(noter(fip_host.get), fips)),
+            ("servers", "delete servers", lambda: self.servers.delete(noter(lambda n: n), servers)),
+            ("volumes", "delete volumes", lambda: self.volumes.delete(noter(volume_host.get), volumes)),
+            ("ports", "delete ports", lambda: self.ports.delete(noter(port_host.get), ports)),
         ):
             self._step(name, operation)
             call()

@@ -8,6 +8,12 @@ from __future__ import annotations
 from ansible_collections.kos.platform.plugins.module_utils.kos_infra_resource import InfraResource
 
 
+def host_floating_ips(ips, port_ids):
+    """The floating IPs (already the cluster's) associated with one of ``port_ids``."""
+    wanted = set(port_ids)
+    return [ip for ip in ips if ip.port_id and ip.port_id in wanted]
+
+
 class FloatingIps(InfraResource):
     """One floating IP per host that asks for one, on its port."""
 
@@ -45,8 +51,14 @@ class FloatingIps(InfraResource):
 
     def teardown(self, note):
         conn = self.conn
-        fips = self._owned(conn.network.ips)
+        self.delete(note, self._owned(conn.network.ips))
+
+    def of_ports(self, port_ids):
+        """The cluster's floating IPs on the given ports (tagged or carrying the ownership mark)."""
+        return host_floating_ips(self._owned(self.conn.network.ips), port_ids)
+
+    def delete(self, note, fips):
         for ip in fips:
             note("floating IP", ip.floating_ip_address)
         if not self.check_mode:
-            self._parallel(conn.network.delete_ip, fips)
+            self._parallel(self.conn.network.delete_ip, fips)

@@ -70,6 +70,22 @@ def teardown_ports(tagged, on_cluster_networks):
     return list(out.values())
 
 
+def host_ports(ports, cluster, hosts, server_ids, tag, mark):
+    """The ports of ``hosts`` that are the cluster's: tagged ``tag`` or carrying the ownership
+    ``mark`` (description), and either named ``<cluster>-<host>`` or bound to one of the hosts'
+    servers (``server_ids``). Neutron's own ports and every port of another owner are never included.
+    """
+    names = {"%s-%s" % (cluster, h) for h in hosts}
+    out = []
+    for p in ports:
+        if (_get(p, "device_owner") or "").startswith("network:"):
+            continue
+        ours = tag in (_get(p, "tags") or []) or (mark is not None and _get(p, "description") == mark)
+        if ours and (_get(p, "name") in names or (_get(p, "device_id") or None) in server_ids):
+            out.append(p)
+    return out
+
+
 class Ports(InfraResource):
     """One port per host on the node network, created in parallel."""
 
@@ -153,7 +169,14 @@ class Ports(InfraResource):
         conn = self.conn
         members = [p for n in self._owned(conn.network.networks) for p in conn.network.ports(network_id=n.id)]
         ports = teardown_ports(self._owned(conn.network.ports), members)
+        self.delete(note, ports)
+
+    def of_hosts(self, cluster, hosts, server_ids):
+        """The cluster's ports of the named hosts (see ``host_ports``)."""
+        return host_ports(self._owned(self.conn.network.ports), cluster, hosts, set(server_ids), self.tag, self.mark)
+
+    def delete(self, note, ports):
         for p in ports:
             note("port", p.name)
         if not self.check_mode:
-            self._parallel(conn.network.delete_port, ports)
+            self._parallel(self.conn.network.delete_port, ports)

@@ -18,6 +18,13 @@ def port_gone(exc):
     return "Port id" in text and "could not be found" in text
 
 
+def host_servers(servers, cluster, hosts):
+    """The servers of ``hosts`` that are the cluster's: named after the host and carrying the
+    metadata ``kos_cluster=<cluster>`` (a same-named server of another owner or cluster is not)."""
+    wanted = set(hosts)
+    return [s for s in servers if s.name in wanted and (s.metadata or {}).get("kos_cluster") == cluster]
+
+
 class Servers(InfraResource):
     """One server per host, on its port, in its role's server group."""
 
@@ -153,6 +160,15 @@ class Servers(InfraResource):
     def teardown(self, note, cluster):
         conn = self.conn
         servers = [s for s in conn.compute.servers(details=True) if (s.metadata or {}).get("kos_cluster") == cluster]
+        self.delete(note, servers)
+
+    def of_hosts(self, cluster, hosts):
+        """The cluster's servers of the named hosts (see ``host_servers``)."""
+        return host_servers(self.conn.compute.servers(details=True), cluster, hosts)
+
+    def delete(self, note, servers):
+        """Delete ``servers`` together, then wait until each is gone (within the timeout)."""
+        conn = self.conn
         for s in servers:
             note("server", s.name)
         if not self.check_mode and servers:

@@ -12,6 +12,17 @@ import time
 from ansible_collections.kos.platform.plugins.module_utils.kos_infra_resource import InfraResource, ProvisionError
 
 
+def host_volumes(volumes, cluster, hosts):
+    """The volumes of ``hosts`` that are the cluster's: metadata ``kos_cluster=<cluster>`` and
+    ``kos_host`` one of the hosts (set when the volume was created for that host)."""
+    wanted = set(hosts)
+    return [
+        v
+        for v in volumes
+        if (v.metadata or {}).get("kos_cluster") == cluster and (v.metadata or {}).get("kos_host") in wanted
+    ]
+
+
 class Volumes(InfraResource):
     """etcd data volumes, created in parallel and attached to their members."""
 
@@ -93,6 +104,15 @@ class Volumes(InfraResource):
         volumes = [
             v for v in conn.block_storage.volumes(details=True) if (v.metadata or {}).get("kos_cluster") == cluster
         ]
+        self.delete(note, volumes)
+
+    def of_hosts(self, cluster, hosts):
+        """The cluster's volumes of the named hosts (see ``host_volumes``)."""
+        return host_volumes(self.conn.block_storage.volumes(details=True), cluster, hosts)
+
+    def delete(self, note, volumes):
+        """Delete ``volumes`` once detached (their servers deleted first), waiting within the timeout."""
+        conn = self.conn
         for v in volumes:
             note("volume", v.name)
         if not self.check_mode and volumes:

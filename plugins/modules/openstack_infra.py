@@ -25,6 +25,14 @@ description:
     would change. C(state=absent) deletes what carries the cluster's tag or its ownership mark
     (the description C(kos.platform cluster <name>), set in every Neutron create request) and
     the ports on the cluster's own network, nothing of other owners.
+  - C(state=absent) with O(hosts) deletes only the server, ports, etcd volumes and floating IPs
+    of the named hosts (a node leaving the cluster), each only when it is the cluster's (servers
+    and volumes by their C(kos_cluster) metadata, volumes also by C(kos_host); ports and floating
+    IPs by the cluster's tag or ownership mark) and the host's (the server named after it, the
+    port C(<cluster>-<host>) or one bound to its server, a floating IP on such a port). Floating
+    IPs and servers go first (the servers are waited for), then their volumes and ports. The
+    network, security groups, server groups and keypair stay. A host not in O(inventory_groups)
+    is refused, with every other problem of the request, before the cloud is contacted.
   - A run interrupted between creating and tagging a resource is recovered by the next run,
     which adopts and tags an untagged resource with the expected name and the mark (a port with
     the expected name and fixed address on the cluster's network). Servers in ERROR are
@@ -44,6 +52,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  hosts:
+    description:
+      - With C(state=absent) - delete only these hosts' server, ports, volumes and floating IPs
+        (each must be a host of O(inventory_groups)); omitted - tear down the whole cluster. An
+        empty list is refused (it would otherwise read as the whole cluster).
+    type: list
+    elements: str
   preflight_only:
     description: Only run the checks against the cloud (C(state=present)); change nothing.
     type: bool
@@ -180,6 +195,15 @@ EXAMPLES = r"""
     images: {default: rocky-9}
     keypair: {name: kos-demo-deploy, public_key: "{{ lookup('file', '~/.ssh/id_ed25519.pub') }}"}
 
+- name: Delete the server, ports, etcd volume and floating IP of node4 only
+  kos.platform.openstack_infra:
+    cloud: kos-demo
+    cluster_name: kos-demo
+    state: absent
+    hosts: [node4]
+    inventory_groups: "{{ groups }}"
+    keypair: {name: kos-demo-deploy}
+
 - name: Tear it down
   kos.platform.openstack_infra:
     cloud: kos-demo
@@ -205,6 +229,10 @@ removed:
   returned: state=absent
   type: list
   elements: str
+removed_by_host:
+  description: With O(hosts) - per host, the resources deleted (or that would be), as "kind name".
+  returned: state=absent with hosts
+  type: dict
 problems:
   description: Preflight findings (empty when the cloud can hold the cluster).
   returned: state=present
@@ -250,6 +278,7 @@ class OpenStackInfraModule(KosOpenStackModule):
     argument_spec = dict(
         cluster_name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
+        hosts=dict(type="list", elements="str"),
         preflight_only=dict(type="bool", default=False),
         inventory_groups=dict(type="dict", default={}, options=_GROUP_LISTS),
         node_ips=dict(type="dict", default={}),
@@ -349,9 +378,33 @@ class OpenStackInfraModule(KosOpenStackModule):
         for host, ip in (p.get("node_ips") or {}).items():
             if ip is not None and not isinstance(ip, str):
                 problems.append("node_ip of %s: %r is not an address string (write it in quotes)" % (host, ip))
+        problems.extend(self.host_problems(p))
         if problems:
             self.fail("; ".join(problems), problems=problems)
         return p
+
+    def host_problems(self, p):
+        """What is wrong with O(hosts): given with state=present, empty, or naming a host that is
+        not in the inventory groups (a typo must not pass silently as "nothing to delete")."""
+        hosts = p.get("hosts")
+        if hosts is None:
+            return []
+        var = self.var("hosts") if p["var_prefix"] else "hosts"
+        if p["state"] != "absent":
+            return ["%s: only with state=absent (it names the hosts whose resources to delete)" % var]
+        if not hosts:
+            return ["%s: empty; name at least one host (omit it to tear down the whole cluster)" % var]
+        known = {h for members in p["inventory_groups"].values() for h in members or []}
+        unknown = [h for h in hosts if h not in known]
+        if not unknown:
+            return []
+        if not known:
+            return ["%s: inventory_groups is empty, so no host can be checked; pass the inventory's groups" % var]
+        return [
+            "%s: %s is not a host of the groups %s (the hosts kos.platform provisions)"
+            % (var, h, ", ".join(sorted(p["inventory_groups"])))
+            for h in unknown
+        ]
 
     def run(self):
         p = self.checked_params()
@@ -363,13 +416,22 @@ class OpenStackInfraModule(KosOpenStackModule):
             keypair = p["keypair"] or {}
             owned_keypair = keypair.get("name") if keypair.get("public_key") else None
             names = {"%s-%s" % (p["cluster_name"], r) for r in ROLE_ORDER}
+            by_host = None
             try:
-                removed = prov.teardown(p["cluster_name"], names, owned_keypair)
+                if p["hosts"] is not None:
+                    hosts = list(dict.fromkeys(p["hosts"]))
+                    by_host = prov.remove_hosts(p["cluster_name"], hosts)
+                    removed = [r for h in hosts for r in by_host[h]]
+                else:
+                    removed = prov.teardown(p["cluster_name"], names, owned_keypair)
             except ProvisionError as exc:
                 self.fail(self.provision_error(exc), removed=prov.changes)
             except openstack_errors() as exc:
                 self.fail(self.service_error(exc, prov), removed=prov.changes)
-            return dict(changed=bool(removed), removed=removed, changes=prov.changes)
+            result = dict(changed=bool(removed), removed=removed, changes=prov.changes)
+            if by_host is not None:
+                result["removed_by_host"] = by_host
+            return result
 
         try:
             desired = plan(p)
