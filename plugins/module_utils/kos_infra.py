@@ -219,8 +219,8 @@ class Provisioner:
 
         def noter(host_of):
             def note(kind, name):
-                host = host_of(name)
-                removed[host].append("%s %s" % (kind, name))
+                host = host_of(name) or "(unknown host)"
+                removed.setdefault(host, []).append("%s %s" % (kind, name))
                 self.changes.append(
                     ("would " if self.check_mode else "") + "delete %s %s of %s" % (kind, name, host)
                 )
