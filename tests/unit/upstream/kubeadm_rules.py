@@ -34,6 +34,21 @@ ALLOWED_WITH_CONFIG = frozenset({
     "config", "ignore-preflight-errors", "dry-run", "kubeconfig", "node-name", "kubeconfig-dir",
     "upload-certs", "print-join-command", "rootfs", "v", "log-file", "yes"})
 
+# The flags a `kubeadm init phase` subcommand defines at all (cobra refuses any other: "unknown flag"): its
+# InheritFlags, besides the root command's --rootfs and klog's -v. getUploadConfigPhaseFlags in
+# cmd/kubeadm/app/cmd/phases/init/uploadconfig.go @ 819ecd4dbe6afbaa4f6227d22b9c46938d48e603 and
+# getControlPlanePhaseFlags("apiserver") in cmd/kubeadm/app/cmd/phases/init/controlplane.go
+# @ cb6ff2d8ce3595f88570f82c7d0e6d98910afd3c; names from cmd/kubeadm/app/cmd/options/constant.go
+# @ 2d58ef7868e6 (options.Patches was "experimental-patches" there, "patches" since kubeadm 1.22).
+PHASE_FLAGS = {
+    ("init", "phase", "upload-config", "kubeadm"): frozenset({"config", "kubeconfig"}),
+    ("init", "phase", "control-plane", "apiserver"): frozenset({
+        "config", "cert-dir", "kubernetes-version", "image-repository", "patches", "dry-run",
+        "apiserver-advertise-address", "control-plane-endpoint", "apiserver-bind-port", "apiserver-extra-args",
+        "feature-gates", "service-cidr"}),
+}
+ROOT_FLAGS = frozenset({"rootfs", "v"})
+
 # cluster-bootstrap BootstrapTokenPattern; a certificate key is hex of CertificateKeySize (32) bytes.
 TOKEN = re.compile(r"\A[a-z0-9]{6}\.[a-z0-9]{16}\Z")
 CERTIFICATE_KEY_BYTES = 32
@@ -75,6 +90,11 @@ def command_line_errors(argv):
         mixed = sorted(name for name in given if name not in ALLOWED_WITH_CONFIG and not name.startswith("skip-"))
         if mixed:
             errors.append("can not mix '--config' with arguments %s (isAllowedFlag, %s)" % (mixed, VALIDATION_GO))
+    words = tuple(word for word in argv[1:] if not word.startswith("-"))
+    for phase, known in PHASE_FLAGS.items():
+        unknown = sorted(set(given) - known - ROOT_FLAGS) if words[:len(phase)] == phase else []
+        if unknown:
+            errors.append("unknown flag(s) %s for `kubeadm %s` (its InheritFlags)" % (unknown, " ".join(phase)))
     for name in sorted(SECRET_FLAGS & set(given)):
         errors.append("--%s puts a secret on the command line; it belongs in the 0600 config file" % name)
     if any(SECRET_VALUE.search(word) for word in argv):
