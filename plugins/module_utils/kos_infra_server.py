@@ -50,6 +50,13 @@ class Servers(InfraResource):
         conn = self.conn
         self.replace_errored()
         existing = self._existing_servers()
+        # Servers a run left in BUILD (it was interrupted, or Nova's API died meanwhile) are adopted once
+        # they are ACTIVE: Nova refuses to attach volumes or change anything on a server still building
+        # (409 "while it is in vm_state building"), which the steps after this one would meet.
+        building = {s.id for s in existing.values() if s.status == "BUILD"}
+        if building and not self.check_mode:
+            for server in self._wait_servers(building):
+                existing[server.name] = server
         images, flavors = self._lookups.get("images", {}), self._lookups.get("flavors", {})
         to_create = []
         result = {}
