@@ -46,7 +46,7 @@ syntax: setup
 	done
 
 unit: setup
-	pytest -q tests/unit
+	pytest -q --durations=15 tests/unit
 
 # ansible-test as collection maintainers run it, without Docker (tests/bin/ansible-test).
 sanity: setup
