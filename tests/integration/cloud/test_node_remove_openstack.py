@@ -65,7 +65,8 @@ def run_node_remove(cloud_config, public_key):
                      "node_remove_openstack": True}
         cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(TOP, "playbooks", "node_remove.yml"),
                "-e", json.dumps(variables), "--limit", "localhost"] + (["--check"] if check else [])
-        return PlaybookResult(subprocess.run(cmd, cwd=TOP, env=env, capture_output=True, text=True, timeout=900))
+        proc = subprocess.run(cmd, cwd=TOP, env=env, capture_output=True, text=True, timeout=900, check=False)
+        return PlaybookResult(proc)
 
     return run
 

@@ -110,8 +110,8 @@ def test_the_check_can_fail_a_changed_session_restarts(bird, tmp_path, match):
     _netns, sock, conf = bird
     before = protocols(sock)
     time.sleep(1.1)
-    reconfigure(sock, conf, config(tmp_path, [], match).replace("neighbor 198.18.0.12 as 64512;",
-                                                         "neighbor 198.18.0.12 as 64513;"))
+    changed = config(tmp_path, [], match).replace("neighbor 198.18.0.12 as 64512;", "neighbor 198.18.0.12 as 64513;")
+    reconfigure(sock, conf, changed)
     after = protocols(sock)
     assert after["node_cp2"] != before["node_cp2"]
     assert after["node_cp1"] == before["node_cp1"]

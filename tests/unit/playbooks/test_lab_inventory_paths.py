@@ -27,10 +27,10 @@ def rendered_ca_dir(playbook_dir):
                ANSIBLE_COLLECTIONS_PATH=os.path.join(TOP, '.collections'))
     proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', os.path.join(TOP, 'inventories', 'lab'),
                            '-i', os.path.join(TOP, 'tests', 'integration', 'lab', 'node_add'),
-                           str(play)], capture_output=True, text=True, env=env, cwd=TOP, timeout=120)
+                           str(play)], capture_output=True, text=True, env=env, cwd=TOP, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     # ansible.cfg also enables profile_tasks, which prints lines around the JSON document.
-    document, _ = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index('\n{') + 1:])
+    document = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index('\n{') + 1:])[0]
     result = document['plays'][0]['tasks'][0]['hosts']
     return {host: r['pki_ca_dir'] for host, r in result.items()}
 
