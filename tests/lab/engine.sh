@@ -24,8 +24,11 @@ up() {
   fi
   echo "docker engine: starting dockerd"
   # setsid: the engine must outlive the make target that started it, and not be killed by
-  # a signal meant for the caller's process group.
-  setsid dockerd --host unix:///var/run/docker.sock >"$state/dockerd.log" 2>&1 < /dev/null &
+  # a signal meant for the caller's process group. The caller's other descriptors are closed
+  # first: under `flock /tmp/kos-lab.lock make bench` the engine would otherwise hold the lock
+  # for as long as it runs, and every later `flock` would wait for ever.
+  setsid python3 -c 'import os, sys; os.closerange(3, 65536); os.execvp(sys.argv[1], sys.argv[1:])' \
+    dockerd --host unix:///var/run/docker.sock >"$state/dockerd.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
   for _ in $(seq 1 60); do
     if engine_answers; then echo "docker engine: up (pid $(cat "$pidfile"))"; return 0; fi
