@@ -16,6 +16,7 @@ PLAY = re.compile(r"^PLAY \[(.*)\] \**\s*$")
 TASK = re.compile(r"^TASK \[(.*)\] \**\s*$")
 RESULT = re.compile(r"^(ok|changed|skipping|failed|fatal): \[")
 GATE_RECORD = "Layer gate - record the converged layer"
+GATE_END = "Layer gate - end the layer when every host is unchanged"
 
 
 def seconds(text):
@@ -27,21 +28,22 @@ def parse(lines):
     """[(play, seconds, note)] in run order, and {task: seconds} (summed over the run).
 
     note is "unchanged, skipped" for a layer whose gate (kos.platform.layer_state) found every host
-    as its last converge left it (its record task skipped on every host), else "".
+    as its last converge left it: the play ended at the gate's end_play (no task after it), or, in
+    logs of earlier site.yml versions, its record task was skipped on every host; else "".
     """
     plays, tasks = [], {}
     play, task, start, last, previous = None, None, None, None, None
-    gated, ran = False, False
+    gated, ran, ended = False, False, False
 
     def note():
-        return "unchanged, skipped" if gated and not ran else ""
+        return "unchanged, skipped" if ended or (gated and not ran) else ""
 
     for line in lines:
         m = PLAY.match(line)
         if m:
             if play is not None and start is not None:
                 plays.append((play, last - start, note()))
-            play, start, gated, ran = m.group(1), None, False, False
+            play, start, gated, ran, ended = m.group(1), None, False, False, False
             continue
         if task is not None and task.endswith(GATE_RECORD) and RESULT.match(line):
             gated = True
@@ -49,6 +51,8 @@ def parse(lines):
         m = TASK.match(line)
         if m:
             task = m.group(1)
+            # A task after the end_play gate means the gate let the layer run.
+            ended = task.endswith(GATE_END)
             continue
         m = STAMP.match(line)
         if m:
