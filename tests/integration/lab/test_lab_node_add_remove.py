@@ -12,6 +12,7 @@ Not yet run to its end on a lab: written during a session whose machine was too 
 the lab in time, so it is off unless KOS_LAB_DAY2=1 (the lead turns it on after one passing run).
 """
 
+import datetime
 import os
 import re
 
@@ -45,6 +46,17 @@ def protocols(router):
     proc = run("docker", "exec", router, "birdc", "-r", "show", "protocols")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return {m.group(1): (m.group(2), m.group(4), m.group(5)) for m in PROTOCOL.finditer(proc.stdout)}
+
+
+def restarted(before, after):
+    """Protocols of before gone from after, or with another state or since-time. BIRD converts its monotonic
+    since-time to wall-clock time when asked, so one protocol can show 1 ms apart from one `show protocols`
+    to the next (seen here); a restart during node_add.yml is seconds or minutes later."""
+    def stamp(text):
+        return datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f")
+    return sorted(name for name, (proto, state, since) in before.items()
+                  if name not in after or after[name][:2] != (proto, state)
+                  or abs((stamp(after[name][2]) - stamp(since)).total_seconds()) > 0.5)
 
 
 def plays_with(output, host, results=("changed",)):
@@ -106,7 +118,7 @@ def test_node_add_routers_learn_the_neighbour_and_keep_the_other_sessions(added)
     for router in ROUTERS:
         before, after = added["before"][router], added["after"][router]
         assert set(after) - set(before) == NEW_PROTOCOLS, sorted(after)
-        assert {name: after[name] for name in before} == before, "a reconfigure restarted other protocols"
+        assert restarted(before, after) == [], "a reconfigure restarted other protocols"
         detail = run("docker", "exec", router, "birdc", "-r", "show", "protocols", "all", "node_kos_lab_node4").stdout
         assert re.search(r"Neighbor address:\s+198\.18\.0\.14\b", detail), detail
 
@@ -135,7 +147,9 @@ def test_node_remove_drops_exactly_the_neighbour(added):
     assert {h: contacted(proc.stdout, h) for h in UNTOUCHED} == {h: set() for h in UNTOUCHED}
     assert all(stats[h]["changed"] == 0 for h in UNTOUCHED if h in stats)
     for router in ROUTERS:
-        assert protocols(router) == added["before"][router], "the routers did not return to their sessions before"
+        now = protocols(router)
+        assert set(now) == set(added["before"][router]), "the routers did not return to their sessions before"
+        assert restarted(added["before"][router], now) == [], "a reconfigure restarted other protocols"
     # Calico's node patches are the lab's again.
     assert node_patches() == added["patches"]
     again = playbook("playbooks/node_remove.yml", "-e", "node_remove_hosts=" + NEW)

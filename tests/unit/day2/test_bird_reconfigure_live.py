@@ -8,6 +8,7 @@ Active/Connect, which is enough: a restarted protocol shows a new since-time). T
 by its PID and the namespace deleted, pass or fail.
 """
 
+import datetime
 import os
 import re
 import shutil
@@ -84,6 +85,17 @@ def protocols(sock):
     return {m.group(1): (m.group(2), m.group(5)) for m in PROTOCOL.finditer(out)}
 
 
+def restarted(before, after):
+    """Protocols of before whose state or since-time changed in after. BIRD prints a since-time from its
+    monotonic clock converted to wall-clock time when asked, so the same protocol can show 1 ms apart
+    from one `show protocols` to the next; a restart after the tests' 1.1 s pause is far beyond that."""
+    def stamp(text):
+        return datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f")
+    return sorted(name for name, (state, since) in before.items()
+                  if name not in after or after[name][0] != state
+                  or abs((stamp(after[name][1]) - stamp(since)).total_seconds()) > 0.5)
+
+
 def reconfigure(sock, conf, text):
     conf.write_text(text)
     proc = run("birdc", "-s", str(sock), "configure")
@@ -98,10 +110,12 @@ def test_adding_and_removing_a_node_restarts_no_other_protocol(bird, tmp_path, m
     reconfigure(sock, conf, config(tmp_path, ["node4"], match))
     added = protocols(sock)
     assert set(added) - set(before) == NODE4
-    assert {name: added[name] for name in before} == before, "birdc configure restarted other protocols"
+    assert restarted(before, added) == [], "birdc configure restarted other protocols"
     time.sleep(1.1)
     reconfigure(sock, conf, config(tmp_path, [], match))
-    assert protocols(sock) == before
+    after = protocols(sock)
+    assert set(after) == set(before)
+    assert restarted(before, after) == []
 
 
 def test_the_check_can_fail_a_changed_session_restarts(bird, tmp_path, match):
@@ -113,5 +127,4 @@ def test_the_check_can_fail_a_changed_session_restarts(bird, tmp_path, match):
     changed = config(tmp_path, [], match).replace("neighbor 198.18.0.12 as 64512;", "neighbor 198.18.0.12 as 64513;")
     reconfigure(sock, conf, changed)
     after = protocols(sock)
-    assert after["node_cp2"] != before["node_cp2"]
-    assert after["node_cp1"] == before["node_cp1"]
+    assert restarted(before, after) == ["node_cp2"]
