@@ -35,11 +35,13 @@ def test_kernel_wide_settings_left_alone(host):
     assert modules == ["overlay", "br_netfilter"]
 
 
-def test_etc_hosts_lists_the_cluster(host):
+def test_etc_hosts_holds_the_hosts_own_name_only(host):
+    # host_base_etc_hosts_scope: host (default): adding a node must not change the other hosts' files.
+    own = {"host-base-node": "198.18.1.11 host-base-node", "host-base-worker": "198.18.1.12 host-base-worker"}
     hosts = host.file("/etc/hosts").content_string
-    assert "# BEGIN kos.platform cluster hosts" in hosts
-    assert "198.18.1.11 host-base-node" in hosts
-    assert "198.18.1.12 host-base-worker" in hosts
+    block = hosts.split("# BEGIN kos.platform cluster hosts", 1)[1].split("# END kos.platform cluster hosts", 1)[0]
+    name = host.backend.get_hostname()
+    assert block.split("\n")[1:-1] == [own[name]]
 
 
 def test_hostname_is_the_node_name(host):
