@@ -1,6 +1,8 @@
 """The static Pod manifest filters (plugins/filter/static_pod.py) on manifests shaped as kubeadm writes
 them: the whole command line in `command`, one `--flag=value` word per flag
-(getAPIServerCommand, cmd/kubeadm/app/phases/controlplane/manifests.go, kubernetes/kubernetes)."""
+(getAPIServerCommand, kubernetes/kubernetes cmd/kubeadm/app/phases/controlplane/manifests.go at
+ad7cb45bb24a21d7f391c10985d0af850471f426, the newest commit the index stores; the same citation as
+tests/unit/roles/control_plane_standins.py)."""
 
 import pytest
 import yaml
