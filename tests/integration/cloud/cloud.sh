@@ -74,9 +74,19 @@ spawn() {  # spawn NAME CMD... (environment passed through)
   echo $! > "$RUN/$name.pid"
 }
 
+# A process killed by a test stays a zombie until the machine's init reaps it, which on some
+# machines takes seconds: kill -0 succeeds on a zombie, so it would count as running and never be
+# started again (seen: nova-api killed by the fault suite, then `cloud.sh start` waited 180 s for it).
+alive() {  # alive PID: the process exists and is not a zombie
+  local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) }
+  [ -n "$st" ] && [ "${st:0:1}" != Z ]
+}
+
 is_running() {
   local f="$RUN/$1.pid"
-  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+  [ -f "$f" ] && alive "$(cat "$f")"
 }
 
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
@@ -552,19 +562,19 @@ start() {
 }
 
 stop_all() {  # TERM every recorded process group at once, KILL what is left after 20 s
-  local p pid pids=() i alive
+  local p pid pids=() i left
   for p in $ALL_PROCS; do
     [ -f "$RUN/$p.pid" ] || continue
     pid=$(cat "$RUN/$p.pid")
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
       pids+=("$pid")
     fi
   done
   for i in $(seq 1 100); do
-    alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive -eq 0 ] && break
+    left=0
+    for pid in "${pids[@]}"; do alive "$pid" && left=1; done
+    [ $left -eq 0 ] && break
     sleep 0.2
   done
   # Forked workers share their service's process group: none may survive it.

@@ -50,13 +50,16 @@ class PlaybookResult:
         return out
 
     def failure_messages(self):
+        """Every failed task's message, on any host (localhost's plain, another host's prefixed with its name:
+        deliver.yml runs one host per target cloud)."""
         msgs = []
         for play in self.data.get("plays", []):
             for task in play.get("tasks", []):
-                res = task["hosts"].get("localhost", {})
-                if res.get("failed"):
-                    msgs.append(res.get("msg", ""))
-        return " | ".join(msgs)
+                for host, res in task["hosts"].items():
+                    if res.get("failed") or res.get("unreachable"):
+                        msg = res.get("msg", "")
+                        msgs.append(msg if host == "localhost" else "%s: %s" % (host, msg))
+        return " | ".join(str(m) for m in msgs)
 
     def __repr__(self):
         return "rc=%s stats=%s failures=%s stderr=%s" % (self.rc, self.stats, self.failure_messages(),

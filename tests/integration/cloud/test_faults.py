@@ -31,6 +31,15 @@ INVENTORY = os.path.join(HERE, "inventory-faults")
 CIDR = "198.18.80.0/24"
 
 
+def restart_cloud():
+    """Start what a fault stopped (cloud.sh start starts only what is not running); its own output on failure."""
+    proc = subprocess.run([os.path.join(HERE, "cloud.sh"), "start"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, "cloud.sh start failed after a fault:\n%s\n%s" % (
+        proc.stdout[-2000:],
+        proc.stderr[-2000:],
+    )
+
+
 def ours(conn):
     return {s.name: s for s in conn.compute.servers(details=True) if (s.metadata or {}).get("kos_cluster") == CLUSTER}
 
@@ -197,7 +206,7 @@ def test_neutron_killed_mid_port_creation_one_rerun_recovers(interrupted, run_pl
         worker.join(900)
     finally:
         # Neutron back (cloud.sh start only starts what is not running), whatever happened above.
-        subprocess.run([os.path.join(HERE, "cloud.sh"), "start"], check=True, capture_output=True)
+        restart_cloud()
     assert killed_with is not None, "no port of the cluster appeared: the run ended first: %r" % cmd_holder.get("res")
     failed = cmd_holder["res"]
     assert failed.rc != 0, failed
@@ -255,7 +264,7 @@ def provision_with_fault(run_playbook, conn, cloud_config, service, reached):
             time.sleep(0.1)
         worker.join(900)
     finally:
-        subprocess.run([os.path.join(HERE, "cloud.sh"), "start"], check=True, capture_output=True)
+        restart_cloud()
     assert at, "the fault point was never reached: the run ended first: %r" % holder.get("res")
     return holder["res"], at
 
