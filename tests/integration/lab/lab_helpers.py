@@ -35,3 +35,15 @@ def site(*args, inventory="inventories/lab"):
     playbook = [a for a in args if a.endswith(".yml")] or ["site.yml"]
     rest = [a for a in args if not a.endswith(".yml")]
     return run("ansible-playbook", "-i", inventory, playbook[0], *rest, env=env)
+
+
+def failures(output, context=12):
+    """The failed tasks of an ansible-playbook output (header and result lines), for assertion messages: the
+    output's tail shows the recap, not which task failed."""
+    lines, found, task = output.splitlines(), [], ""
+    for i, line in enumerate(lines):
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line
+        elif line.startswith(("fatal:", "failed:")) or ("FAILED!" in line and not line.startswith(" ")):
+            found.extend([task] + lines[i:i + context])
+    return "\n".join(found) or "(no failed task in the output)"

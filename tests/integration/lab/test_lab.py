@@ -5,7 +5,7 @@ import os
 import re
 
 import pytest
-from lab_helpers import LAB_HOSTS, TOP, recap, run
+from lab_helpers import LAB_HOSTS, TOP, failures, recap, run
 
 # Layers that need artifacts no reachable registry has; each must say what and which variable.
 SKIPPED = ["calico", "coredns", "kubernetes_control_plane", "kubernetes_node", "openstack_cloud_provider"]
@@ -65,7 +65,7 @@ def test_lab_hosts_run_what_was_converged(lab_up):
 def test_second_run_changes_nothing(lab_up):
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0")
     proc = run("ansible-playbook", "-i", "inventories/lab", "site.yml", env=env)
-    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert proc.returncode == 0, failures(proc.stdout + proc.stderr) + "\n...\n" + proc.stdout[-2000:]
     stats = recap(proc.stdout)
     assert sorted(stats) == LAB_HOSTS
     changed = {host: s["changed"] for host, s in stats.items() if s["changed"]}
@@ -117,7 +117,7 @@ def test_check_mode_changes_nothing(lab_up, playbook):
     stats = recap(proc.stdout)
     assert all(s["unreachable"] == 0 for s in stats.values()), proc.stdout[-5000:]
     if playbook == "site.yml":
-        assert proc.returncode == 0, proc.stdout[-5000:]
+        assert proc.returncode == 0, failures(proc.stdout + proc.stderr) + "\n...\n" + proc.stdout[-2000:]
         assert {h: s["changed"] for h, s in stats.items() if s["changed"]} == {}, proc.stdout[-8000:]
     written = {host: changed_files(host) for host in hosts}
     assert {h: files for h, files in written.items() if files} == {}

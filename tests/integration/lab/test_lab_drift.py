@@ -10,7 +10,7 @@ the run after it must change nothing.
 
 import re
 
-from lab_helpers import LAB_HOSTS, recap, run, site
+from lab_helpers import LAB_HOSTS, failures, recap, run, site
 
 HOST = "kos-lab-cp2"
 CHRONY_CONF = "/etc/chrony/chrony.conf"
@@ -44,7 +44,7 @@ def host(*argv):
 
 
 def test_drift_is_repaired_and_reported_on_its_host_only(lab_up):
-    assert lab_up.returncode == 0, lab_up.stdout[-3000:]
+    assert lab_up.returncode == 0, failures(lab_up.stdout + lab_up.stderr) + "\n...\n" + lab_up.stdout[-2000:]
     cert = host("cat", CERT)
     assert cert.returncode == 0 and "BEGIN CERTIFICATE" in cert.stdout, cert.stderr
     chrony = host("cat", CHRONY_CONF).stdout
@@ -57,7 +57,7 @@ def test_drift_is_repaired_and_reported_on_its_host_only(lab_up):
     assert host("systemctl", "is-active", "containerd").stdout.strip() != "active"
 
     repair = site()
-    assert repair.returncode == 0, repair.stdout[-5000:]
+    assert repair.returncode == 0, failures(repair.stdout + repair.stderr) + "\n...\n" + repair.stdout[-2000:]
     stats = recap(repair.stdout)
     assert sorted(stats) == LAB_HOSTS
     changed = changed_tasks(repair.stdout)
@@ -78,5 +78,5 @@ def test_drift_is_repaired_and_reported_on_its_host_only(lab_up):
     assert host("cat", CERT).stdout == cert.stdout
 
     again = site()
-    assert again.returncode == 0, again.stdout[-5000:]
+    assert again.returncode == 0, failures(again.stdout + again.stderr) + "\n...\n" + again.stdout[-2000:]
     assert {h: s["changed"] for h, s in recap(again.stdout).items() if s["changed"]} == {}, again.stdout[-6000:]

@@ -17,7 +17,7 @@ import os
 import re
 
 import pytest
-from lab_helpers import recap, run
+from lab_helpers import failures, recap, run
 
 INVENTORY = ["-i", "inventories/lab", "-i", "tests/integration/lab/node_add"]
 NEW = "kos-lab-node4"
@@ -84,12 +84,12 @@ def node_patches():
 @pytest.fixture(scope="module")
 def added(lab_up):
     """The lab's routers before, the node_add.yml run, the routers after; the new host goes at the end."""
-    assert lab_up.returncode == 0, lab_up.stdout[-3000:]
+    assert lab_up.returncode == 0, failures(lab_up.stdout + lab_up.stderr) + "\n...\n" + lab_up.stdout[-2000:]
     before = {router: protocols(router) for router in ROUTERS}
     patches = node_patches()
     create = run("ansible-playbook", *INVENTORY, "playbooks/lab.yml")
     try:
-        assert create.returncode == 0, create.stdout[-3000:]
+        assert create.returncode == 0, failures(create.stdout + create.stderr) + "\n...\n" + create.stdout[-2000:]
         proc = playbook("playbooks/node_add.yml", "-e", "node_add_hosts=" + NEW)
         yield {"before": before, "proc": proc, "after": {router: protocols(router) for router in ROUTERS},
                "patches": patches}
@@ -100,7 +100,7 @@ def added(lab_up):
 
 def test_node_add_converges_only_the_new_host_and_its_routers(added):
     proc = added["proc"]
-    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert proc.returncode == 0, failures(proc.stdout + proc.stderr) + "\n...\n" + proc.stdout[-2000:]
     stats = recap(proc.stdout)
     assert stats[NEW]["changed"] > 0 and stats[NEW]["failed"] == 0
     assert {h: contacted(proc.stdout, h) for h in UNTOUCHED} == {h: set() for h in UNTOUCHED}
@@ -125,13 +125,13 @@ def test_node_add_routers_learn_the_neighbour_and_keep_the_other_sessions(added)
 
 def test_node_add_again_changes_nothing(added):
     proc = playbook("playbooks/node_add.yml", "-e", "node_add_hosts=" + NEW)
-    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert proc.returncode == 0, failures(proc.stdout + proc.stderr) + "\n...\n" + proc.stdout[-2000:]
     assert {h: s["changed"] for h, s in recap(proc.stdout).items() if s["changed"]} == {}, proc.stdout[-6000:]
 
 
 def test_node_remove_check_mode_prints_the_plan_and_changes_nothing(added):
     proc = playbook("playbooks/node_remove.yml", "-e", "node_remove_hosts=" + NEW, "--check")
-    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert proc.returncode == 0, failures(proc.stdout + proc.stderr) + "\n...\n" + proc.stdout[-2000:]
     assert "kubectl drain (PodDisruptionBudgets respected)" in flat(proc.stdout)
     assert "Then delete kos-lab-node4 from the inventory." in flat(proc.stdout)
     for router in ROUTERS:
@@ -140,7 +140,7 @@ def test_node_remove_check_mode_prints_the_plan_and_changes_nothing(added):
 
 def test_node_remove_drops_exactly_the_neighbour(added):
     proc = playbook("playbooks/node_remove.yml", "-e", "node_remove_hosts=" + NEW)
-    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert proc.returncode == 0, failures(proc.stdout + proc.stderr) + "\n...\n" + proc.stdout[-2000:]
     # No Kubernetes API in the lab: the kubectl steps say so instead of pretending.
     assert "SKIPPED LAYER node_remove kubernetes" in flat(proc.stdout)
     stats = recap(proc.stdout)
@@ -153,7 +153,7 @@ def test_node_remove_drops_exactly_the_neighbour(added):
     # Calico's node patches are the lab's again.
     assert node_patches() == added["patches"]
     again = playbook("playbooks/node_remove.yml", "-e", "node_remove_hosts=" + NEW)
-    assert again.returncode == 0, again.stdout[-6000:]
+    assert again.returncode == 0, failures(again.stdout + again.stderr) + "\n...\n" + again.stdout[-2000:]
     assert {h: s["changed"] for h, s in recap(again.stdout).items() if s["changed"]} == {}, again.stdout[-6000:]
 
 
