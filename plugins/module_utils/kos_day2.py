@@ -166,6 +166,9 @@ def remove_plan(kos_cluster, groups, hosts):
         if name in _group(groups, "etcd"):
             steps += ["etcd quorum check", "etcdctl member remove", "stop etcd on the host"]
         steps.append("BGP neighbour removed from %s" % (", ".join(routers_of(kos_cluster, [name])) or "no router"))
+        if name in _group(groups, "kube_control_plane") and ((kos_cluster or {}).get("api") or {}).get("mode") \
+                == "bgp_vip":
+            steps.append("API VIP session removed from its routers")
         node = model_nodes.get(name) if isinstance(model_nodes, dict) else None
         plan.append({"host": name, "steps": steps, "pod_block": (node or {}).get("pod_block")})
     return plan
@@ -183,8 +186,26 @@ def plan(kos_cluster, groups, operation, hosts, given=True):
     else:
         raise ValueError("operation is %r: add or remove" % (operation,))
     routers = routers_of(kos_cluster, names) if not problems else []
+    api_servers, proxies = [], []
+    if operation == "remove" and not problems:
+        api_servers, proxies = followers(kos_cluster, groups, names)
+    touched = set(names) | set(routers) | set(api_servers) | set(proxies)
     return {"hosts": names, "problems": problems, "routers": routers, "steps": steps,
-            "untouched": [h for h in _group(groups, "all") if h not in names and h not in routers]}
+            "api_servers": api_servers, "proxies": proxies,
+            "untouched": [h for h in _group(groups, "all") if h not in touched]}
+
+
+def followers(kos_cluster, groups, names):
+    """(control planes left whose API server names a removed etcd member in --etcd-servers,
+    Kubernetes hosts left whose local API proxy lists a removed control plane)."""
+    gone = set(names)
+    planes_left = [h for h in _group(groups, "kube_control_plane") if h not in gone]
+    api_servers = planes_left if gone & set(_group(groups, "etcd")) else []
+    proxies = []
+    if gone & set(_group(groups, "kube_control_plane")) and ((kos_cluster or {}).get("api") or {}).get("mode") \
+            == "local_proxy":
+        proxies = [h for h in _group(groups, "k8s_cluster") if h not in gone]
+    return api_servers, proxies
 
 
 def node_commands(node, options=None):
@@ -218,7 +239,8 @@ def members_health(member_list, health):
 
 
 def without_hosts(kos_cluster, hosts):
-    """kos_cluster as it is once hosts are gone: out of every router's peers, the nodes and the groups.
+    """kos_cluster as it is once hosts are gone: out of every router's peers, the nodes, the groups, the etcd
+    members, the API VIP sessions and the certificates' SANs.
 
     node_remove.yml renders the routers' configuration from it while the hosts are still in the
     inventory (they are deleted from it after the run).
@@ -230,7 +252,36 @@ def without_hosts(kos_cluster, hosts):
     model["nodes"] = {name: node for name, node in (model.get("nodes") or {}).items() if name not in gone}
     model["groups"] = {name: [h for h in members if h not in gone]
                        for name, members in (model.get("groups") or {}).items()}
+    if model.get("etcd"):
+        # The API servers' --etcd-servers and kubeadm's ClusterConfiguration come from these members.
+        members = [m for m in model["etcd"].get("members") or [] if m.get("name") not in gone]
+        model["etcd"] = dict(model["etcd"], members=members,
+                             initial_cluster=",".join("%s=%s" % (m["name"], m["peer_url"]) for m in members),
+                             client_urls=",".join(m["client_url"] for m in members))
+    if model.get("api"):
+        model["api"] = _api_without(model["api"], gone)
+    if model.get("sans"):
+        model["sans"] = {name: sans for name, sans in model["sans"].items() if name not in gone}
     return model
+
+
+def _api_without(api, gone):
+    """kos_cluster.api without the gone control planes: the local proxies' servers, the routers' VIP sessions,
+    and an external URL that named a gone control plane (local_proxy without a DNS name) moved to the first left."""
+    api = dict(api)
+    servers = api.get("servers") or []
+    left = [s for s in servers if s.get("name") not in gone]
+    gone_ips = {s.get("ip") for s in servers if s.get("name") in gone}
+    api["servers"] = left
+    if api.get("bgp"):
+        api["bgp"] = dict(api["bgp"], sessions=[s for s in api["bgp"].get("sessions") or []
+                                                if s.get("control_plane") not in gone])
+    url = api.get("external_url") or ""
+    host = url.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    if url and host in gone_ips and left:
+        ip = left[0]["ip"]
+        api["external_url"] = "https://%s:%d" % ("[%s]" % ip if ":" in ip else ip, left[0]["port"])
+    return api
 
 
 def replace_problems(lost, new, groups, given=(True, True)):

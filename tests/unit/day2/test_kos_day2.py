@@ -261,6 +261,53 @@ def test_kubectl_binary_is_the_pinned_release():
     assert '"gitVersion": "v1.37.' in out, out
 
 
+def test_a_removed_etcd_member_and_control_plane_is_gone_from_etcd_and_the_api_sessions():
+    """What the API servers and routers are rendered from after node_remove.yml takes cp3 out: the etcd members
+    (--etcd-servers, kubeadm's external endpoints), the VIP sessions and the SANs lose cp3 too, not only the BGP
+    peers. (The model of an inventory without cp3 cannot be derived as a reference: two etcd members are refused
+    by the model's odd-count rule, which node_remove.yml leaves to the operator's next site.yml.)"""
+    model = kos_model.derive(lab(["node4"]))
+    without = kos_day2.without_hosts(model, ["cp3"])
+    assert [m["name"] for m in without["etcd"]["members"]] == ["cp1", "cp2"]
+    assert without["etcd"]["members"] == model["etcd"]["members"][:2]
+    assert without["etcd"]["client_urls"] == "https://198.18.0.11:2379,https://198.18.0.12:2379"
+    assert without["etcd"]["initial_cluster"] == "cp1=https://198.18.0.11:2380,cp2=https://198.18.0.12:2380"
+    # local_proxy (the lab's default): every node's HAProxy balances over the API servers left.
+    assert [s["name"] for s in model["api"]["servers"]] == ["cp1", "cp2", "cp3"]
+    assert without["api"]["servers"] == model["api"]["servers"][:2]
+    assert without["api"]["external_url"] == model["api"]["external_url"] == "https://198.18.0.11:6443"
+    first_gone = kos_day2.without_hosts(model, ["cp1"])["api"]
+    assert first_gone["external_url"] == "https://198.18.0.12:6443", "the URL named the removed cp1"
+    # bgp_vip: the routers keep one VIP session per control plane left.
+    vip_input = lab(["node4"])
+    vip_input["cluster"].update(api_endpoint_mode="bgp_vip", api_vip="198.18.4.10")
+    vip_model = kos_model.derive(vip_input)
+    sessions = vip_model["api"]["bgp"]["sessions"]
+    assert {s["control_plane"] for s in sessions} == {"cp1", "cp2", "cp3"}
+    vip_without = kos_day2.without_hosts(vip_model, ["cp3"])["api"]
+    assert vip_without["bgp"]["sessions"] == [s for s in sessions if s["control_plane"] != "cp3"]
+    assert "cp3" not in without["sans"] and sorted(without["sans"]) == sorted(set(model["sans"]) - {"cp3"})
+    assert "cp3" in model["sans"] and len(model["etcd"]["members"]) == 3, "without_hosts must not change its input"
+
+
+def test_removing_an_etcd_member_and_control_plane_names_the_api_servers_and_proxies_that_follow():
+    data = lab(["node4"])
+    groups = ansible_groups(data)
+    worker = kos_day2.plan(kos_model.derive(data), groups, "remove", "node4")
+    assert worker["api_servers"] == [] and worker["proxies"] == []
+    assert worker["untouched"] == ["cp1", "cp2", "cp3"]
+    plane = kos_day2.plan(kos_model.derive(data), groups, "remove", "cp3")
+    assert plane["problems"] == []
+    assert plane["api_servers"] == ["cp1", "cp2"]  # their --etcd-servers name cp3's member
+    assert plane["proxies"] == ["cp1", "cp2", "node4"]  # local_proxy: every HAProxy lists cp3
+    assert plane["untouched"] == []
+    vip_input = copy.deepcopy(data)
+    vip_input["cluster"].update(api_endpoint_mode="bgp_vip", api_vip="198.18.4.10")
+    vip = kos_day2.plan(kos_model.derive(vip_input), groups, "remove", "cp3")
+    assert vip["proxies"] == [] and vip["untouched"] == ["node4"]
+    assert "API VIP session removed from its routers" in vip["steps"][0]["steps"]
+
+
 def test_copies_are_deep_enough():
     model = kos_model.derive(lab(["node4"]))
     keep = copy.deepcopy(model)

@@ -250,3 +250,34 @@ def test_a_failing_kubeadm_shows_its_error(root):
     assert rc != 0
     assert "error execution phase control-plane/apiserver: stand-in failure" in out
     assert [e["node"] for e in events(root, "kubeadm")] == ["cp1"]
+
+
+def test_after_node_remove_takes_an_etcd_member_out_the_api_servers_left_drop_it(root):
+    """node_remove.yml's play for the API servers left: the model without cp3 (day2_without), render, reconfigure,
+    on cp1 and cp2 only. Their manifests named all three members; after the run they name cp1 and cp2, the
+    kubeadm-config ConfigMap too, and cp3 (being removed) is not touched."""
+    reset(root, {"cp1": WANTED, "cp2": WANTED, "cp3": WANTED})
+    before = (root / "cp3" / "manifests" / "kube-apiserver.yaml").read_text()
+    left = "https://127.0.0.1:2379,https://127.0.0.2:2379"
+    rc, out = run(root, "-e", json.dumps({"reconfigure_removed": ["cp3"]}))
+    assert rc == 0, out[-6000:]
+    assert [(e["tool"], e.get("node") or e.get("address")) for e in events(root, "kubeadm", "readyz")] == [
+        ("kubeadm", "cp1"), ("kubeadm", "cp1"), ("readyz", "127.0.0.1"), ("kubeadm", "cp2"), ("readyz", "127.0.0.2")]
+    for name in ("cp1", "cp2"):
+        assert flags_of(root, name)["etcd-servers"] == left
+    with open(root / "kubeadm-config.yaml", encoding="utf-8") as handle:
+        assert yaml.safe_load(handle)["etcd"]["external"]["endpoints"] == left.split(",")
+    assert (root / "cp3" / "manifests" / "kube-apiserver.yaml").read_text() == before
+    assert "--etcd-servers: running %s, model %s" % (WANTED, left) in " ".join(out.split())
+
+
+def test_node_remove_runs_the_same_steps_as_this_test():
+    """The play above mirrors playbooks/node_remove.yml's: same model, same role steps, same order."""
+    with open(os.path.join(TOP, "playbooks", "node_remove.yml"), encoding="utf-8") as handle:
+        plays = yaml.safe_load(handle)
+    (play,) = [p for p in plays if p.get("hosts") == "node_remove_api_servers"]
+    steps = [(list(t)[1], t.get("ansible.builtin.include_role", {}).get("tasks_from")) for t in play["tasks"]]
+    assert steps == [("ansible.builtin.set_fact", None), ("ansible.builtin.stat", None),
+                     ("ansible.builtin.include_role", "render"), ("ansible.builtin.include_role", "reconfigure")]
+    assert "day2_without(hostvars['localhost'].node_remove_plan.hosts)" in play["tasks"][0]["ansible.builtin.set_fact"][
+        "kos_cluster"]
