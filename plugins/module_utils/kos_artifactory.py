@@ -47,7 +47,7 @@ import time
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote, unquote, urlencode
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.urls import Request, make_context
 
 _SHARED_SPEC = dict(
     username=dict(type='str'),
@@ -160,6 +160,14 @@ class ArtifactoryClient:
         self.retries = max(1, params.get('retries') or 1)
         self._bearer = {}
         self.attempts = 0
+        self._context = None
+
+    def _ssl_context(self):
+        """One TLS context for every request of this client: building one loads the system's CA bundle
+        (about 0.1 s), which open_url would otherwise do per request."""
+        if self._context is None:
+            self._context = make_context(validate_certs=self.validate_certs)
+        return self._context
 
     def _auth_headers(self, url):
         host = re.sub(r'^[a-z]+://([^/]+).*$', r'\1', url)
@@ -180,9 +188,9 @@ class ArtifactoryClient:
         if hasattr(data, 'seek'):
             data.seek(0)
         try:
-            resp = open_url(url, method=method, data=data, headers=all_headers,
-                            validate_certs=self.validate_certs, timeout=self.timeout,
-                            follow_redirects='safe', force_basic_auth=False)
+            resp = Request().open(method, url, data=data, headers=all_headers,
+                                  validate_certs=self.validate_certs, timeout=self.timeout,
+                                  follow_redirects='safe', force_basic_auth=False, context=self._ssl_context())
             return Response(resp.getcode(), dict(resp.headers.items()), resp.read())
         except HTTPError as err:
             body = err.read() if hasattr(err, 'read') else b''

@@ -20,7 +20,6 @@ stop() {
 trap stop EXIT INT TERM
 need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
-[ -x /bin/busybox ] || need+=(busybox-static)
 command -v packer >/dev/null || need+=(packer)
 command -v qemu-img >/dev/null || need+=(qemu-utils)
 command -v debootstrap >/dev/null || need+=(debootstrap)
