@@ -15,6 +15,7 @@ the lab in time, so it is off unless KOS_LAB_DAY2=1 (the lead turns it on after 
 import datetime
 import os
 import re
+import time
 
 import pytest
 from lab_helpers import failures, recap, run
@@ -29,6 +30,8 @@ PREFLIGHT = "Preflight - validate the cluster model and derive kos_cluster"
 NODE_PATCHES = "/etc/kubernetes/kos/addons/calico/node-patches.yaml"
 pytestmark = pytest.mark.skipif(os.environ.get("KOS_LAB_DAY2") != "1",
                                 reason="day-two lab test not yet run live; KOS_LAB_DAY2=1 runs it")
+STATUS = "(status)"
+STATUS_TIME = re.compile(r"Current server time is (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)")
 PROTOCOL = re.compile(r"^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*(.*)$", re.M)
 
 
@@ -42,21 +45,45 @@ def flat(output):
 
 
 def protocols(router):
-    """{name: (proto, state, since)} from birdc show protocols on the router."""
+    """{name: (proto, state, age in seconds)} from birdc on the router, plus the key STATUS: BIRD's own
+    `show status` (server time, last reboot, last reconfiguration) for the assertion messages.
+
+    A protocol's age is BIRD's current server time minus its since-time, both printed by one BIRD in one
+    moment: unlike the since-time alone it does not move when the machine's wall clock is stepped (BIRD
+    converts its monotonic times to wall-clock time when asked). Between two reads a protocol that kept
+    running has aged by the time that passed; a restart makes it younger."""
     proc = run("docker", "exec", router, "birdc", "-r", "show", "protocols")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return {m.group(1): (m.group(2), m.group(4), m.group(5)) for m in PROTOCOL.finditer(proc.stdout)}
+    status = run("docker", "exec", router, "birdc", "-r", "show", "status").stdout
+    now = STATUS_TIME.search(status)
+    assert now, status
+    current = stamp(now.group(1))
+    found = {m.group(1): (m.group(2), m.group(4), (current - stamp(m.group(5))).total_seconds())
+             for m in PROTOCOL.finditer(proc.stdout)}
+    found[STATUS] = (" ".join(status.split()), time.monotonic())
+    return found
+
+
+def stamp(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f")
 
 
 def restarted(before, after):
-    """Protocols of before gone from after, or with another state or since-time. BIRD converts its monotonic
-    since-time to wall-clock time when asked, so one protocol can show 1 ms apart from one `show protocols`
-    to the next (seen here); a restart during node_add.yml is seconds or minutes later."""
-    def stamp(text):
-        return datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f")
-    return sorted(name for name, (proto, state, since) in before.items()
-                  if name not in after or after[name][:2] != (proto, state)
-                  or abs((stamp(after[name][2]) - stamp(since)).total_seconds()) > 0.5)
+    """Protocols of before gone from after, in another state, or younger than before plus the time that passed
+    between the two reads (1 s of tolerance for the reads themselves: a restart during node_add.yml makes a
+    protocol tens of seconds younger)."""
+    elapsed = after[STATUS][1] - before[STATUS][1]
+    return sorted(name for name, value in before.items() if name != STATUS and (
+        name not in after or after[name][:2] != value[:2] or after[name][2] < value[2] + elapsed - 1.0))
+
+
+def explain(router, before, after):
+    """The ages before and after of each protocol, and BIRD's status both times, for a failed check."""
+    elapsed = after[STATUS][1] - before[STATUS][1]
+    lines = ["%s: %.1f s passed between the reads" % (router, elapsed)]
+    lines += ["  %s: age %.1f s -> %s" % (name, value[2], "%.1f s" % after[name][2] if name in after else "gone")
+              for name, value in sorted(before.items()) if name != STATUS]
+    return "\n".join(lines + ["  status before: " + before[STATUS][0], "  status after: " + after[STATUS][0]])
 
 
 def plays_with(output, host, results=("changed",)):
@@ -85,13 +112,15 @@ def node_patches():
 def added(lab_up):
     """The lab's routers before, the node_add.yml run, the routers after; the new host goes at the end."""
     assert lab_up.returncode == 0, failures(lab_up.stdout + lab_up.stderr) + "\n...\n" + lab_up.stdout[-2000:]
-    before = {router: protocols(router) for router in ROUTERS}
+    lab = {router: protocols(router) for router in ROUTERS}
     patches = node_patches()
     create = run("ansible-playbook", *INVENTORY, "playbooks/lab.yml")
     try:
         assert create.returncode == 0, failures(create.stdout + create.stderr) + "\n...\n" + create.stdout[-2000:]
+        # After the new host's container exists (the cloud's part), before node_add.yml (what is tested).
+        before = {router: protocols(router) for router in ROUTERS}
         proc = playbook("playbooks/node_add.yml", "-e", "node_add_hosts=" + NEW)
-        yield {"before": before, "proc": proc, "after": {router: protocols(router) for router in ROUTERS},
+        yield {"lab": lab, "before": before, "proc": proc, "after": {router: protocols(router) for router in ROUTERS},
                "patches": patches}
     finally:
         # Pass or fail: the lab leaves with its own hosts only (test_lab_removes_the_node did the rest).
@@ -118,9 +147,18 @@ def test_node_add_routers_learn_the_neighbour_and_keep_the_other_sessions(added)
     for router in ROUTERS:
         before, after = added["before"][router], added["after"][router]
         assert set(after) - set(before) == NEW_PROTOCOLS, sorted(after)
-        assert restarted(before, after) == [], "a reconfigure restarted other protocols"
+        assert restarted(before, after) == [], "a reconfigure restarted other protocols:\n" + explain(
+            router, before, after) + "\n" + added["proc"].stdout[-3000:]
         detail = run("docker", "exec", router, "birdc", "-r", "show", "protocols", "all", "node_kos_lab_node4").stdout
         assert re.search(r"Neighbor address:\s+198\.18\.0\.14\b", detail), detail
+
+
+def test_creating_the_new_lab_host_left_the_routers_running(added):
+    """The lab's own step (playbooks/lab.yml creating the fourth container) must not touch the routers either:
+    a router restarted there would hide or fake a restart by node_add.yml."""
+    for router in ROUTERS:
+        assert restarted(added["lab"][router], added["before"][router]) == [], explain(
+            router, added["lab"][router], added["before"][router])
 
 
 def test_node_add_again_changes_nothing(added):
@@ -149,7 +187,8 @@ def test_node_remove_drops_exactly_the_neighbour(added):
     for router in ROUTERS:
         now = protocols(router)
         assert set(now) == set(added["before"][router]), "the routers did not return to their sessions before"
-        assert restarted(added["before"][router], now) == [], "a reconfigure restarted other protocols"
+        assert restarted(added["before"][router], now) == [], "a reconfigure restarted other protocols:\n" + explain(
+            router, added["before"][router], now) + "\n" + proc.stdout[-3000:]
     # Calico's node patches are the lab's again.
     assert node_patches() == added["patches"]
     again = playbook("playbooks/node_remove.yml", "-e", "node_remove_hosts=" + NEW)
