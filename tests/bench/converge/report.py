@@ -1,11 +1,19 @@
 """Report of the converge benchmark (run.sh).
 
 report.py changed LOG     exits 1 unless the PLAY RECAP of LOG shows changed=0, failed=0 on every host
-report.py table TSV       size, first and no-op seconds per line -> the table, ratios and goals
+report.py table TSV       size, first and no-op seconds per line (then, optional, the controller's CPU
+                          seconds of each) -> the table, ratios and goals
+report.py timed OUT LOG -- ARGV...
+                          runs ARGV with its output in LOG; writes "wall cpu" to OUT, cpu being the user
+                          and system seconds of the controller's processes (ansible-playbook, its forks and
+                          the docker CLI it runs); the hosts' own work runs in their containers, not here
 """
 
 import re
+import resource
+import subprocess
 import sys
+import time
 
 NOOP_GOAL = 0.10
 FIRST_GROWTH_GOAL = 3.0
@@ -32,11 +40,13 @@ def changed(log):
 
 
 def table(tsv):
-    rows = []
+    rows, cpu = [], {}
     with open(tsv) as f:
         for line in f:
-            size, first, noop = line.split()
-            rows.append((int(size), float(first), float(noop)))
+            cells = line.split()
+            rows.append((int(cells[0]), float(cells[1]), float(cells[2])))
+            if len(cells) >= 5:
+                cpu[int(cells[0])] = (float(cells[3]), float(cells[4]))
     if not rows:
         print("no results")
         return 1
@@ -48,6 +58,10 @@ def table(tsv):
     for size, first, noop in rows:
         cells = (size, first, noop, noop / first, first / base[1], noop / base[2])
         print("%6d %10.1f %10.1f %12.3f %14.2f %14.2f" % cells)
+    for size, first, noop in rows:
+        if size in cpu:
+            print("%6d hosts: the controller's CPU %.0f s of the first converge's %.0f s, %.0f s of the no-op's %.0f s"
+                  % (size, cpu[size][0], first, cpu[size][1], noop))
     ratio = base[2] / base[1]
     verdict = "met" if ratio <= NOOP_GOAL else "NOT met"
     print("no-op ratio at %d hosts: %.3f (goal <= %.2f: %s)" % (base[0], ratio, NOOP_GOAL, verdict))
@@ -60,7 +74,20 @@ def table(tsv):
     return 0
 
 
+def timed(out, log, argv):
+    start = time.monotonic()
+    with open(log, "w") as f:
+        rc = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT, check=False).returncode
+    wall = time.monotonic() - start
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(out, "w") as f:
+        f.write("%.1f %.1f\n" % (wall, usage.ru_utime + usage.ru_stime))
+    return rc
+
+
 if __name__ == "__main__":
+    if len(sys.argv) >= 6 and sys.argv[1] == "timed" and sys.argv[4] == "--":
+        sys.exit(timed(sys.argv[2], sys.argv[3], sys.argv[5:]))
     if len(sys.argv) != 3 or sys.argv[1] not in ("changed", "table"):
         sys.stderr.write(__doc__)
         sys.exit(2)

@@ -30,18 +30,17 @@ for n in $sizes; do
   if ! ansible-playbook -i "$inv" playbooks/lab.yml >"$out/lab$n.log" 2>&1; then
     echo "creating the hosts failed: $out/lab$n.log"; tail -20 "$out/lab$n.log"; failed=1; continue
   fi
-  times=()
+  times=() cpu=()
   for run in first noop; do
-    start=$(date +%s.%N)
-    ansible-playbook -i "$inv" site.yml >"$out/$run$n.log" 2>&1
+    python3 "$here/report.py" timed "$out/$run$n.time" "$out/$run$n.log" -- ansible-playbook -i "$inv" site.yml
     rc=$?
-    took=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$start" "$(date +%s.%N)")
-    times+=("$took")
-    echo "    $run converge: $took s (exit $rc; log $out/$run$n.log)"
+    read -r took used <"$out/$run$n.time"
+    times+=("$took") cpu+=("$used")
+    echo "    $run converge: $took s, the controller's CPU $used s (exit $rc; log $out/$run$n.log)"
     if [ "$rc" -ne 0 ]; then failed=1; tail -30 "$out/$run$n.log"; fi
   done
   if ! python3 "$here/report.py" changed "$out/noop$n.log"; then failed=1; fi
-  printf '%s\t%s\t%s\n' "$n" "${times[0]}" "${times[1]}" >>"$out/results.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$n" "${times[0]}" "${times[1]}" "${cpu[0]}" "${cpu[1]}" >>"$out/results.tsv"
   echo "    per layer, first converge:"; python3 tests/lab/layer_times.py "$out/first$n.log"
   echo "    per layer, no-op converge:"; python3 tests/lab/layer_times.py "$out/noop$n.log" --top 10
 done
