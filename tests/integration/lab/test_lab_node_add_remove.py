@@ -6,10 +6,13 @@ inventories/lab; the lab role creates its container from that inventory like eve
 
 BGP: the lab's nodes run no BGP speaker (Calico is skipped without a mirror), so the routers' node
 sessions wait in Active/Connect while their pipes are up. A reconfigure that restarted a protocol
-would give it a new since-time (`timeformat protocol iso long ms`), which is what these tests compare.
+would give it a new since-time (`timeformat protocol iso long ms`): these tests compare each protocol's
+age (BIRD's server time minus its since-time, read together) with the time that passed between two reads.
+Two earlier runs compared the since-times themselves and saw every protocol of both routers move, device1
+included, although node_add.yml changed only the routers' BIRD layer: a shift of BIRD's wall-clock
+conversion, not a restart (ages taken from one BIRD at one moment do not move with it; this run passed).
 
-Not yet run to its end on a lab: written during a session whose machine was too loaded to converge
-the lab in time, so it is off unless KOS_LAB_DAY2=1 (the lead turns it on after one passing run).
+Part of make test's lab suite (KOS_LAB_DAY2=0 leaves it out of a local run); about 2.5 minutes.
 """
 
 import datetime
@@ -28,8 +31,7 @@ ROUTERS = ["kos-lab-tor1", "kos-lab-tor2"]
 UNTOUCHED = ["kos-lab-builder1", "kos-lab-cp2", "kos-lab-cp3"]
 PREFLIGHT = "Preflight - validate the cluster model and derive kos_cluster"
 NODE_PATCHES = "/etc/kubernetes/kos/addons/calico/node-patches.yaml"
-pytestmark = pytest.mark.skipif(os.environ.get("KOS_LAB_DAY2") != "1",
-                                reason="day-two lab test not yet run live; KOS_LAB_DAY2=1 runs it")
+pytestmark = pytest.mark.skipif(os.environ.get("KOS_LAB_DAY2") == "0", reason="KOS_LAB_DAY2=0 leaves it out")
 STATUS = "(status)"
 STATUS_TIME = re.compile(r"Current server time is (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)")
 PROTOCOL = re.compile(r"^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*(.*)$", re.M)
