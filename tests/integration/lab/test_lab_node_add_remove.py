@@ -9,8 +9,9 @@ sessions wait in Active/Connect while their pipes are up. A reconfigure that res
 would give it a new since-time (`timeformat protocol iso long ms`): these tests compare each protocol's
 age (BIRD's server time minus its since-time, read together) with the time that passed between two reads.
 Two earlier runs compared the since-times themselves and saw every protocol of both routers move, device1
-included, although node_add.yml changed only the routers' BIRD layer: a shift of BIRD's wall-clock
-conversion, not a restart (ages taken from one BIRD at one moment do not move with it; this run passed).
+included, although node_add.yml changed only the routers' BIRD layer. The likely cause, not proven, is a
+shift of BIRD's wall-clock conversion between the reads; ages taken from one BIRD at one moment do not move
+with it, while a real restart still makes a protocol younger (the first run with ages passed).
 
 Part of make test's lab suite (KOS_LAB_DAY2=0 leaves it out of a local run); about 2.5 minutes.
 """
