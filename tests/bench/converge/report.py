@@ -75,13 +75,16 @@ def table(tsv):
 
 
 def timed(out, log, argv):
+    # RUSAGE_CHILDREN counts every child this process ever waited for: the difference is this run's.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     with open(log, "w") as f:
         rc = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT, check=False).returncode
     wall = time.monotonic() - start
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     with open(out, "w") as f:
-        f.write("%.1f %.1f\n" % (wall, usage.ru_utime + usage.ru_stime))
+        f.write("%.1f %.1f\n" % (wall, cpu))
     return rc
 
 
