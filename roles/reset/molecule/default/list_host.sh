@@ -1,5 +1,5 @@
 # What the reset must leave as a fresh image had it: units, installed packages, accounts, groups,
-# processes and files under /etc /var/lib /opt /usr/local. Package-manager bookkeeping that any apt
+# the host name and fstab's swap lines, processes and files under /etc /var/lib /opt /usr/local. Package-manager bookkeeping that any apt
 # run rewrites (apt lists and states, dpkg's database, ld.so.cache) is not a trace of the platform.
 set -eu
 echo "## units"
@@ -10,6 +10,10 @@ echo "## users"
 getent passwd | cut -d: -f1 | sort
 echo "## groups"
 getent group | cut -d: -f1 | sort
+echo "## os"
+echo "hostname $(hostname)"
+echo "/etc/hostname $(cat /etc/hostname)"
+grep -E '^[^#]*[[:space:]]swap[[:space:]]' /etc/fstab | sed 's/^/fstab /' || true
 echo "## processes"
 ps -eo comm= | sort -u
 echo "## files"

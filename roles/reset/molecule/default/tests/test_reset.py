@@ -1,5 +1,5 @@
-"""Reset: after playbooks/reset.yml the host has exactly the units, packages, accounts, groups and
-files under /etc /var/lib /opt /usr/local that it had before the host layers were converged, no
+"""Reset: after playbooks/reset.yml the host has exactly the units, packages, accounts, groups, host name,
+fstab swap lines and files under /etc /var/lib /opt /usr/local that it had before the host layers were converged, no
 platform process runs, and the etcd data was archived to the controller first.
 
 The listing before is taken by prepare.yml (list_host.sh, on the fresh host); the refusals without
@@ -41,7 +41,8 @@ def listing_now(host):
 
 def test_units_packages_accounts_and_files_are_as_before(host):
     before, now = listing_before(host), listing_now(host)
-    for part in ("units", "packages", "users", "groups", "files"):
+    assert "hostname fresh-image-7" in before["os"] and "fstab /swapfile none swap sw 0 0" in before["os"]
+    for part in ("units", "packages", "users", "groups", "files", "os"):
         assert now[part] - before[part] == set(), f"{part} left by the platform"
         assert before[part] - now[part] == set(), f"{part} of the fresh image removed by the reset"
 
