@@ -80,7 +80,8 @@ test:
 	@echo "== make test: units at $$(date +%T)"
 	$(MAKE) units
 	@echo "== make test: molecule, integration at $$(date +%T)"
-	$(MAKE) -j2 live-molecule live-integration
+	@mkdir -p .cache && touch .cache/live-started
+	@$(MAKE) -j2 live-molecule live-integration || { python3 tests/bin/failure_digest.py .cache/live-started; exit 1; }
 	@echo "== make test: passed at $$(date +%T)"
 
 # make test's live part in two streams of about the same length (measured on the 2-core machine, in

@@ -83,6 +83,27 @@ def wait_for(check, timeout, interval=0.2):
         time.sleep(interval)
 
 
+def watch(check, timeout, interval=0.1):
+    """Poll check() until it returns a true value or timeout seconds pass.
+
+    Returns (value, unmet): the last value, and the monotonic time at which the last poll that still saw
+    the condition unmet *started*. A bound on how fast something happens is checked against that start, not
+    against the end of the poll that saw it happen: each poll is a `docker exec` that takes seconds on a
+    loaded machine, and only a poll that began after the deadline and still saw the old state proves the
+    deadline missed."""
+    deadline = time.monotonic() + timeout
+    unmet = None
+    while True:
+        began = time.monotonic()
+        value = check()
+        if value:
+            return value, unmet
+        unmet = began
+        if time.monotonic() >= deadline:
+            return value, unmet
+        time.sleep(interval)
+
+
 def birdc(name, *args):
     return host(name).check_output("birdc -r " + " ".join(args))
 
@@ -214,5 +235,5 @@ def playbook(path, *extra):
 @pytest.fixture(scope="session", autouse=True)
 def sessions_up():
     """Every test starts from a converged fabric (bounded wait)."""
-    assert wait_for(all_established, 30), "sessions not Established within 30 s: %s" % {
+    assert wait_for(all_established, 60), "sessions not Established within 60 s: %s" % {
         r: protocols(r) for r in ROUTERS}

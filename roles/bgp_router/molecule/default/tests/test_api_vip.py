@@ -22,6 +22,7 @@ from conftest import (
     host,
     kernel_routes,
     wait_for,
+    watch,
 )
 
 with open(SCENARIO + "/molecule.yml", encoding="utf-8") as _handle:
@@ -80,7 +81,7 @@ def test_the_model_puts_the_vip_on_every_rack_with_a_control_plane():
 
 
 def test_the_vip_answers_the_client_and_every_control_plane_announces_it():
-    assert wait_for(every_cp_announces, 30), (spine_vip_hops(), {r: router_vip_protocols(r) for r in ROUTERS})
+    assert wait_for(every_cp_announces, 60), (spine_vip_hops(), {r: router_vip_protocols(r) for r in ROUTERS})
     # ECMP at the spine over both racks' routers, each router's route from its rack's control plane.
     for router in ROUTERS:
         kernel = kernel_routes(router).get(PREFIX)
@@ -91,17 +92,19 @@ def test_the_vip_answers_the_client_and_every_control_plane_announces_it():
 
 
 def test_a_failed_health_check_withdraws_the_vip_and_it_keeps_answering():
-    assert wait_for(every_cp_announces, 30), spine_vip_hops()
+    assert wait_for(every_cp_announces, 60), spine_vip_hops()
     survivors = [cp for cp in CONTROL_PLANES if cp != VICTIM]
     survivor_routers = sorted(r for cp in survivors for r in CP_ROUTERS[cp])
     try:
-        started = time.monotonic()
         host(VICTIM).check_output("systemctl stop %s", STANDIN)
-        assert wait_for(lambda: spine_vip_hops() == fabric_hops(survivor_routers), CHECK_BOUND + 10, interval=0.1), \
-            spine_vip_hops()
-        elapsed = time.monotonic() - started
-        # Upper bound: the failed checks, then the updates to the router and the spine and a polling round.
-        assert elapsed <= CHECK_BOUND + 3.0, "withdrawn after %.1f s, check bound %d s" % (elapsed, CHECK_BOUND)
+        started = time.monotonic()  # the stand-in was stopped by now
+        withdrawn, unmet = watch(lambda: spine_vip_hops() == fabric_hops(survivor_routers), CHECK_BOUND + 30)
+        assert withdrawn, spine_vip_hops()
+        # Upper bound: the failed checks, then the updates to the router and the spine (3 s for the daemons'
+        # scheduling). Measured to the start of the last poll that still saw the VIP (see conftest.watch).
+        late = 0.0 if unmet is None else unmet - started
+        assert late <= CHECK_BOUND + 3.0, "still announced %.1f s after the stop, check bound %d s" % (
+            late, CHECK_BOUND)
         for router in CP_ROUTERS[VICTIM]:
             assert router_vip_protocols(router) == [], router
             # Only the announcement goes: the VIP session itself stays up.
@@ -114,5 +117,5 @@ def test_a_failed_health_check_withdraws_the_vip_and_it_keeps_answering():
     finally:
         host(VICTIM).check_output("systemctl start %s", STANDIN)
     # Recovered: announced again from both racks.
-    assert wait_for(every_cp_announces, 30), (spine_vip_hops(), {r: router_vip_protocols(r) for r in ROUTERS})
+    assert wait_for(every_cp_announces, 60), (spine_vip_hops(), {r: router_vip_protocols(r) for r in ROUTERS})
     assert readyz(4) == ["200 ok"] * 4

@@ -35,6 +35,7 @@ from conftest import (
     protocols,
     router_sessions,
     wait_for,
+    watch,
 )
 
 from ansible_collections.kos.platform.plugins.module_utils import kos_bird
@@ -160,7 +161,7 @@ def test_rogue_announcements_never_reach_the_clients_router(rogue_node):
             got = kos_bird.parse_routes(birdc(router, "show", "route", "filtered", "table", peer["table"]))
             return got if set(expected) <= set(got) else None
         # The router received every rogue route (kept as filtered): the rejection is the filter's doing.
-        assert wait_for(filtered, 15), "%s did not receive every rogue route" % router
+        assert wait_for(filtered, 30), "%s did not receive every rogue route" % router
     time.sleep(2)  # a propagation round to the spine, had anything passed
     spine_table = kos_bird.parse_routes(birdc(SPINE, "show", "route"))
     for prefix, what in expected.items():
@@ -185,7 +186,7 @@ def test_service_host_routes_over_their_limit_never_touch_the_pod_block():
             def received(router=router, peer=peer):
                 got = kos_bird.parse_routes(birdc(router, "show", "route", "table", peer["table"]))
                 return set(flood) <= set(got)
-            assert wait_for(received, 15), "%s did not receive the flood" % router
+            assert wait_for(received, 30), "%s did not receive the flood" % router
             for _attempt in range(5):
                 main = kos_bird.parse_routes(birdc(router, "show", "route", "table", "master4", "protocol",
                                                    peer["protocol"]))
@@ -205,7 +206,7 @@ def test_service_host_routes_over_their_limit_never_touch_the_pod_block():
             def back(router=router):
                 main = kos_bird.parse_routes(birdc(router, "show", "route", "table", "master4"))
                 return all(p in main for p in flood[:limit])
-            assert wait_for(back, 20), router
+            assert wait_for(back, 30), router
     finally:
         _withdraw(ROGUE_NODE)
 
@@ -233,7 +234,7 @@ def cut_off():
             host(name).check_output("ip link set %s up", link)
         if default and "proto bird" not in default:
             host(name).run("ip route replace %s", default)
-    assert wait_for(all_established, 30), {r: protocols(r) for r in ROUTERS}
+    assert wait_for(all_established, 60), {r: protocols(r) for r in ROUTERS}
 
 
 FAILING_NODE = "bgp-node-2"
@@ -242,10 +243,13 @@ FAILING_NODE = "bgp-node-2"
 def test_a_stopped_node_is_withdrawn_within_the_hold_time_and_the_service_keeps_answering(cut_off):
     block = MODEL["nodes"][FAILING_NODE]["pod_block"]
     started = cut_off(FAILING_NODE)
-    assert wait_for(lambda: block not in kernel_routes(SPINE), HOLD_TIME + 5, interval=0.1), kernel_routes(SPINE)
-    # Upper bound: the routers' hold timer, then one update to the spine and a polling round.
-    elapsed = time.monotonic() - started
-    assert elapsed <= HOLD_TIME + 2.0, "withdrawn after %.1f s, hold time %d s" % (elapsed, HOLD_TIME)
+    gone, unmet = watch(lambda: block not in kernel_routes(SPINE), HOLD_TIME + 30)
+    assert gone, kernel_routes(SPINE)
+    # Upper bound: the routers' hold timer, then one update to the spine (2 s for both daemons' scheduling).
+    # Measured to the start of the last poll that still saw the route (see conftest.watch): the cut ended at
+    # `started`, so a poll begun later than the bound that still saw the route proves it late.
+    late = 0.0 if unmet is None else unmet - started
+    assert late <= HOLD_TIME + 2.0, "still announced %.1f s after the cut, hold time %d s" % (late, HOLD_TIME)
     answers = http_many(WEB_IP, 24)
     assert all(not a.startswith("error") for a in answers), answers
     assert set(answers) <= set(NODES) - {FAILING_NODE} and len(set(answers)) >= 2, answers
@@ -272,7 +276,7 @@ def test_every_address_still_answers_after_a_router_of_a_rack_stops(cut_off):
         spine = kernel_routes(SPINE)
         return all(spine.get(MODEL["nodes"][n]["pod_block"]) == [FABRIC_IP[survivor]] for n in rack_nodes) and \
             all(kernel_routes(n).get("0.0.0.0/0") == [node_ip(survivor)] for n in rack_nodes)
-    assert wait_for(rerouted, HOLD_TIME + 5, interval=0.2), (kernel_routes(SPINE), kernel_routes(rack_nodes[0]))
+    assert wait_for(rerouted, HOLD_TIME + 30, interval=0.2), (kernel_routes(SPINE), kernel_routes(rack_nodes[0]))
     assert client(*[("http", POD_IPS[n], 8080) for n in NODES]) == NODES
     answers = http_many(WEB_IP, 16)
     assert all(not a.startswith("error") for a in answers), answers
