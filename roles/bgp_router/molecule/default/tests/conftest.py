@@ -75,12 +75,7 @@ def host(name):
 
 def wait_for(check, timeout, interval=0.2):
     """Poll check() until it returns a true value or timeout seconds pass; returns the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
+    return watch(check, timeout, interval)[0]
 
 
 def watch(check, timeout, interval=0.1):
