@@ -44,7 +44,8 @@ def digest(path):
     picked = [line for line in lines if WANTED.search(line)]
     if summary:
         picked += lines[summary[-1]:summary[-1] + PER_LOG]
-    return [line[:400] for line in picked[-PER_LOG * 2:]]
+    # pytest's summary repeats the FAILED lines already picked: each line once, in its first place.
+    return [line[:400] for line in dict.fromkeys(picked[-PER_LOG * 2:])]
 
 
 def main(argv):
