@@ -26,6 +26,7 @@ import shlex
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -34,18 +35,19 @@ _RUN_VARS = frozenset([
     "hostvars", "vars", "group_names", "inventory_dir", "inventory_file", "playbook_dir",
     "play_hosts", "role_names", "omit", "environment", "role_path", "role_name", "role_uuid",
     "discovered_interpreter_python", "inventory_hostname_short", "module_setup",
+    "site_hosts", "kos_layer_cache", "kos_layer_state_dir",
 ])
 _FACTS = ("distribution", "distribution_major_version", "os_family", "architecture")
 _CODE_CACHE = {}
 
 # Runs on the host with its python3: reads or writes the layer's record. Standard library only.
 _REMOTE = r"""
-import base64, glob, hashlib, json, os, subprocess, sys, time
+import base64, glob, hashlib, json, os, platform, subprocess, sys, time
 a = json.loads(base64.b64decode(sys.argv[1]).decode())
 path = os.path.join(a["dir"], a["layer"] + ".json")
-def files():
+def files(patterns):
     out = {}
-    for pattern in a["files"]:
+    for pattern in patterns:
         hits = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [pattern]
         for p in hits:
             try:
@@ -58,22 +60,65 @@ def files():
             except OSError:
                 out[p] = None
     return out
-def services():
-    if not a["services"]:
+def services(names):
+    if not names:
         return {}
-    out = subprocess.run(["systemctl", "show", "--property=ActiveState,UnitFileState"] + a["services"],
+    out = subprocess.run(["systemctl", "show", "--property=ActiveState,UnitFileState"] + names,
                          stdout=subprocess.PIPE, universal_newlines=True).stdout
     states = []
     for block in out.strip("\n").split("\n\n"):
         d = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
         states.append([d.get("ActiveState", ""), d.get("UnitFileState", "")])
-    return dict(zip(a["services"], states))
+    return dict(zip(names, states))
+def drift(old, names, max_age):
+    # Only the files of the record: a later layer may add files under the same directory (BIRD includes,
+    # static pod manifests), which are that layer's to watch.
+    found = []
+    if max_age and time.time() - old.get("time", 0) > max_age:
+        found.append("record older than %d s" % max_age)
+    recorded = old.get("files", {})
+    now = files(sorted(recorded))
+    for p in sorted(recorded):
+        if now.get(p) != recorded[p]:
+            found.append("file %s: %s" % (p, "missing" if now.get(p) is None else "changed"))
+    svc = services(names)
+    for s in sorted(svc):
+        was = old.get("services", {}).get(s, [])
+        if list(svc[s]) != list(was):
+            found.append("service %s: %s (was %s)" % (s, "/".join(svc[s]), "/".join(was)))
+    return found
+if a["mode"] == "survey":
+    # The OS identity (to trust cached facts) and the verdict of every layer's record, for the layers'
+    # gates of this run: one round trip per host instead of one per layer.
+    try:
+        with open("/etc/os-release", "rb") as f:
+            release = f.read()
+    except OSError:
+        release = b""
+    layers = {}
+    for p in sorted(glob.glob(os.path.join(a["dir"], "*.json"))):
+        name = os.path.basename(p)[:-5]
+        try:
+            with open(p) as f:
+                old = json.load(f)
+        except (OSError, ValueError):
+            layers[name] = {"drift": ["unreadable record"]}
+            continue
+        if old.get("version") != 2:
+            layers[name] = {"drift": ["record of an earlier version of the gate"]}
+            continue
+        layers[name] = {"digest": old.get("digest"), "inputs": old.get("inputs", []),
+                        "drift": drift(old, sorted(old.get("services", {})), old.get("max_age", 0))}
+    identity = hashlib.sha256(release + b"\0" + platform.machine().encode()).hexdigest()
+    print(json.dumps({"os": identity, "layers": layers}))
+    sys.exit(0)
 if a["mode"] == "record":
     os.makedirs(a["dir"], mode=0o700, exist_ok=True)
     tmp = path + ".tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump({"digest": a["digest"], "time": time.time(), "files": files(), "services": services()}, f)
+        json.dump({"version": 2, "digest": a["digest"], "time": time.time(), "inputs": a["inputs"],
+                   "max_age": a["max_age"], "files": files(a["files"]), "services": services(a["services"])}, f)
     os.rename(tmp, path)
     print(json.dumps({"fresh": True, "drift": []}))
     sys.exit(0)
@@ -83,23 +128,11 @@ try:
 except (OSError, ValueError):
     print(json.dumps({"fresh": False, "drift": ["no record of a converge of this layer"]}))
     sys.exit(0)
-drift = []
+found = []
 if old.get("digest") != a["digest"]:
-    drift.append("desired state changed (code, variables or inputs)")
-if a["max_age"] and time.time() - old.get("time", 0) > a["max_age"]:
-    drift.append("record older than %d s" % a["max_age"])
-# Only the files of the record: a later layer may add files under the same directory (BIRD includes,
-# static pod manifests), which are that layer's to watch.
-a["files"] = sorted(old.get("files", {}))
-now = files()
-for p in a["files"]:
-    if now.get(p) != old["files"][p]:
-        drift.append("file %s: %s" % (p, "missing" if now.get(p) is None else "changed"))
-svc = services()
-for s in sorted(svc):
-    if list(svc[s]) != list(old.get("services", {}).get(s, [])):
-        drift.append("service %s: %s (was %s)" % (s, "/".join(svc[s]), "/".join(old.get("services", {}).get(s, []))))
-print(json.dumps({"fresh": not drift, "drift": drift}))
+    found.append("desired state changed (code, variables or inputs)")
+found += drift(old, a["services"], a["max_age"])
+print(json.dumps({"fresh": not found, "drift": found}))
 """
 
 
@@ -122,17 +155,30 @@ def _tree_digest(root):
     return hashlib.sha256("\n".join(entries).encode()).hexdigest()
 
 
-def _state_vars(task_vars):
-    """The variables that shape the desired state: inventory, role defaults, extra vars, kos_cluster."""
+def _host_vars(task_vars):
+    """The host's own variables: inventory (group and host vars), extra vars, facts and what the run set
+    (kos_cluster), without the play's role defaults and play variables. The survey, which runs before
+    any layer's play, and the record, which runs in it, so see the same variables; the role's defaults
+    are part of the role's files, which the digest covers."""
+    hostvars = task_vars.get("hostvars")
+    raw = None
+    if hostvars is not None and hasattr(hostvars, "raw_get"):
+        raw = hostvars.raw_get(task_vars.get("inventory_hostname"))
+    return raw if isinstance(raw, dict) else task_vars
+
+
+def _state_vars(task_vars, facts=None):
+    """The variables that shape the desired state: inventory, extra vars, kos_cluster, the OS facts."""
+    variables = _host_vars(task_vars)
+    if facts is None:
+        facts = variables.get("ansible_facts") or task_vars.get("ansible_facts") or {}
     keep = {}
-    facts = task_vars.get("ansible_facts") or {}
-    for name, value in task_vars.items():
+    for name, value in variables.items():
         # Facts injected as variables (gather_subset, module_setup ...) change with every gathering.
         if name.startswith(("ansible_", "__")) or name in _RUN_VARS or name in facts:
             continue
         keep[name] = value
-    keep["groups"] = {g: sorted(h) for g, h in (task_vars.get("groups") or {}).items()}
-    facts = task_vars.get("ansible_facts") or {}
+    keep["groups"] = {g: sorted(h) for g, h in (variables.get("groups") or {}).items()}
     keep["__facts"] = {k: facts.get(k) for k in _FACTS}
     return json.dumps(keep, sort_keys=True, default=to_text)
 
@@ -146,52 +192,43 @@ def _debug_dump(layer, host, text):
             f.write(text)
 
 
+def _collection():
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _digest(layer, inputs, state):
+    """The layer's desired state: its role's files, the collection's plugins, the host's variables
+    (_state_vars) and the controller-side inputs (globs)."""
+    parts = [layer, _tree_digest(os.path.join(_collection(), "roles", layer)),
+             _tree_digest(os.path.join(_collection(), "plugins")), state]
+    for pattern in inputs:
+        for p in sorted(glob.glob(pattern, recursive=True)):
+            if os.path.isfile(p):
+                with open(p, "rb") as f:
+                    parts.append("%s %s" % (p, hashlib.sha256(f.read()).hexdigest()))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _cache_on(templar, task_vars):
+    """kos_layer_cache as a boolean: from -e it is the string "false", which is true in Python."""
+    return boolean(templar.template(task_vars.get("kos_layer_cache", True)), strict=False)
+
+
+def _deprefixed(facts):
+    return {(k[len("ansible_"):] if k.startswith("ansible_") else k): v for k, v in facts.items()}
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = True
 
-    def digest(self, layer, inputs, task_vars):
-        collection = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        state = _state_vars(task_vars)
+    def digest(self, layer, inputs, task_vars, facts=None):
+        state = _state_vars(task_vars, facts)
         _debug_dump(layer, task_vars.get("inventory_hostname", "host"), state)
-        parts = [layer, _tree_digest(os.path.join(collection, "roles", layer)),
-                 _tree_digest(os.path.join(collection, "plugins")), state]
-        for pattern in inputs:
-            for p in sorted(glob.glob(pattern, recursive=True)):
-                if os.path.isfile(p):
-                    with open(p, "rb") as f:
-                        parts.append("%s %s" % (p, hashlib.sha256(f.read()).hexdigest()))
-        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+        return _digest(layer, inputs, state)
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        args = self._task.args
-        unknown = sorted(set(args) - {"layer", "files", "services", "inputs", "max_age", "record"})
-        layer = args.get("layer")
-        problems = ["unknown option %s" % u for u in unknown]
-        if not layer or not isinstance(layer, str):
-            problems.append("layer: the name of the layer's role is required (for example layer: etcd)")
-        for opt in ("files", "services", "inputs"):
-            if not isinstance(args.get(opt, []), list):
-                problems.append("%s: expected a list of strings, got %r" % (opt, args.get(opt)))
-        if problems:
-            raise AnsibleActionFail("kos.platform.layer_state: " + "; ".join(problems))
-        record = bool(args.get("record", False))
-        result.update(changed=False, layer=layer)
-        if not record and not self._templar.template(task_vars.get("kos_layer_cache", True)):
-            result.update(fresh=False, drift=["kos_layer_cache is off"])
-            return result
-        if record and self._task.check_mode:
-            result.update(skipped=True, msg="check mode: the record is not written")
-            return result
-        payload = {
-            "mode": "record" if record else "check", "layer": layer,
-            "dir": self._templar.template(task_vars.get("kos_layer_state_dir", "/var/lib/kos/layers")),
-            "digest": self.digest(layer, [str(p) for p in args.get("inputs", [])], task_vars),
-            "files": [str(f) for f in args.get("files", [])], "services": [str(s) for s in args.get("services", [])],
-            "max_age": int(args.get("max_age", 0) or 0),
-        }
+    def remote(self, payload, task_vars):
+        """One round trip: the script above, with the payload, as root; its last line of JSON."""
         python = self._templar.template(task_vars.get("ansible_python_interpreter")
                                         or task_vars.get("discovered_interpreter_python") or "/usr/bin/python3")
         encoded = base64.b64encode(json.dumps(payload).encode()).decode()
@@ -201,10 +238,85 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("kos.platform.layer_state %s on the host failed (rc %s): %s"
                                     % (payload["mode"], res.get("rc"), to_text(res.get("stderr", ""))[-2000:]))
         try:
-            out = json.loads(to_text(res.get("stdout", "")).strip().splitlines()[-1])
+            return json.loads(to_text(res.get("stdout", "")).strip().splitlines()[-1])
         except (ValueError, IndexError) as exc:
             raise AnsibleActionFail("kos.platform.layer_state: unreadable answer from the host: %s"
                                     % to_text(res.get("stdout", ""))[-2000:]) from exc
+
+    def survey(self, result, task_vars, state_dir):
+        """survey=true: in one round trip, the verdict of every layer recorded on the host (unchanged: the
+        layers whose digest, files, services and age still hold) and the OS facts: the cached ones when
+        the host's /etc/os-release and architecture are those they were gathered from, else gathered
+        now (setup, gather_subset min) and returned as facts (so cached for the next run)."""
+        out = self.remote({"mode": "survey", "layer": "", "dir": state_dir, "digest": "", "files": [],
+                           "services": [], "inputs": [], "max_age": 0}, task_vars)
+        facts = dict(task_vars.get("ansible_facts") or {})
+        if facts.get("kos_os_identity") != out["os"] or not all(facts.get(k) for k in _FACTS):
+            setup = self._execute_module(module_name="ansible.builtin.setup",
+                                         module_args={"gather_subset": ["min"]}, task_vars=task_vars)
+            if setup.get("failed") or "ansible_facts" not in setup:
+                raise AnsibleActionFail("kos.platform.layer_state: gathering the OS facts failed: %s"
+                                        % setup.get("msg", setup))
+            gathered = dict(setup["ansible_facts"], ansible_kos_os_identity=out["os"])
+            result["ansible_facts"] = gathered
+            facts.update(_deprefixed(gathered))
+            result["facts_gathered"] = True
+        else:
+            result["facts_gathered"] = False
+        unchanged, stale = [], {}
+        if _cache_on(self._templar, task_vars):
+            state = _state_vars(task_vars, facts)
+            _debug_dump("survey", task_vars.get("inventory_hostname", "host"), state)
+            for layer, record in sorted(out["layers"].items()):
+                if not os.path.isdir(os.path.join(_collection(), "roles", layer)):
+                    continue  # a record of a layer this collection no longer has
+                reasons = list(record.get("drift", []))
+                if "digest" in record and record["digest"] != _digest(layer, record.get("inputs", []), state):
+                    reasons.insert(0, "desired state changed (code, variables or inputs)")
+                if reasons:
+                    stale[layer] = reasons
+                else:
+                    unchanged.append(layer)
+        result.update(unchanged=unchanged, stale=stale)
+        return result
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        args = self._task.args
+        unknown = sorted(set(args) - {"layer", "files", "services", "inputs", "max_age", "record", "survey"})
+        survey = bool(args.get("survey", False))
+        layer = args.get("layer")
+        problems = ["unknown option %s" % u for u in unknown]
+        if survey and (layer or args.get("record")):
+            problems.append("survey: looks at every layer of the host; give it without layer and record")
+        elif not survey and (not layer or not isinstance(layer, str)):
+            problems.append("layer: the name of the layer's role is required (for example layer: etcd)")
+        for opt in ("files", "services", "inputs"):
+            if not isinstance(args.get(opt, []), list):
+                problems.append("%s: expected a list of strings, got %r" % (opt, args.get(opt)))
+        if problems:
+            raise AnsibleActionFail("kos.platform.layer_state: " + "; ".join(problems))
+        state_dir = self._templar.template(task_vars.get("kos_layer_state_dir", "/var/lib/kos/layers"))
+        result.update(changed=False)
+        if survey:
+            return self.survey(result, task_vars, state_dir)
+        record = bool(args.get("record", False))
+        result.update(layer=layer)
+        if not record and not _cache_on(self._templar, task_vars):
+            result.update(fresh=False, drift=["kos_layer_cache is off"])
+            return result
+        if record and self._task.check_mode:
+            result.update(skipped=True, msg="check mode: the record is not written")
+            return result
+        inputs = [str(p) for p in args.get("inputs", [])]
+        payload = {
+            "mode": "record" if record else "check", "layer": layer, "dir": state_dir,
+            "digest": self.digest(layer, inputs, task_vars), "inputs": inputs,
+            "files": [str(f) for f in args.get("files", [])], "services": [str(s) for s in args.get("services", [])],
+            "max_age": int(args.get("max_age", 0) or 0),
+        }
+        out = self.remote(payload, task_vars)
         result.update(fresh=bool(out.get("fresh")), drift=out.get("drift", []), digest=payload["digest"])
         if not record and result["drift"] and not result["drift"][0].startswith("no record"):
             Display().display("LAYER GATE %s on %s runs: %s" % (layer, task_vars.get("inventory_hostname"),

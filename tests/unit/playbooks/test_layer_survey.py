@@ -1,0 +1,67 @@
+"""The layers' survey (plugins/action/layer_state.py, survey=true) and the layer_unchanged filter, run
+for real on the controller (connection local; the records in a temporary directory).
+
+The survey is site.yml's one round trip per host: it checks every layer's record at once (digest of
+the desired state, files, services, age) so that an unchanged layer's play ends at its first task. It
+must agree with the layer's own gate, which computes the digest in the layer's play (with the role's
+defaults and play variables): both use the host's variables only.
+"""
+
+import json
+import os
+import subprocess
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def run(work):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(TOP, "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(TOP, ".collections"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",
+               ANSIBLE_CACHE_PLUGIN="memory")
+    proc = subprocess.run(["ansible-playbook", "-i", "localhost,", "-e", "work=%s" % work,
+                           os.path.join(TOP, "tests/unit/playbooks/layer_survey.yml")],
+                          cwd=TOP, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    results = {}
+    for play in json.loads(proc.stdout)["plays"]:
+        for task in play["tasks"]:
+            results.setdefault(task["task"]["name"], []).append(task["hosts"]["localhost"])
+    return results
+
+
+def test_survey_agrees_with_the_gate_and_finds_each_kind_of_drift(tmp_path):
+    (tmp_path / "managed").mkdir()
+    (tmp_path / "managed" / "a.conf").write_text("managed\n")
+    (tmp_path / "inputs").mkdir()
+    (tmp_path / "inputs" / "ca.crt").write_text("a CA\n")
+    results = run(tmp_path)
+
+    first, second = results["Survey"]
+    # No record yet: nothing unchanged; the facts were not cached, so the survey gathered them.
+    assert first["unchanged"] == [] and first["stale"] == {} and first["facts_gathered"] is True
+    assert first["ansible_facts"]["ansible_os_family"]
+    # The record written in the layer's play (role defaults, a play variable) holds for the survey,
+    # which runs in another play, and the facts now come from the cache.
+    assert second["unchanged"] == ["etcd"] and second["stale"] == {}, second
+    assert second["facts_gathered"] is False
+    assert results["The layer's own gate agrees (same digest from its play's variables)"][0]["fresh"] is True
+    verdicts = results["The filter's verdicts"][0]["msg"]
+    assert verdicts == {"etcd": True, "pki": False, "no_hosts": False}
+    # Once a layer has run on the host in this run, its survey no longer speaks for later layers.
+    assert results["The filter's verdict once a layer ran"][0]["msg"] == {"etcd": False}
+
+    record = json.loads((tmp_path / "records" / "etcd.json").read_text())
+    assert record["version"] == 2 and record["inputs"] == ["%s/inputs/*" % tmp_path]
+    assert oct(os.stat(tmp_path / "records" / "etcd.json").st_mode & 0o777) == "0o600"
+
+    file_drift = results["Survey after the file changed"][0]
+    assert file_drift["unchanged"] == []
+    assert file_drift["stale"] == {"etcd": ["file %s/managed/a.conf: changed" % tmp_path]}
+    input_drift = results["Survey after the input changed"][0]
+    assert input_drift["stale"]["etcd"][0] == "desired state changed (code, variables or inputs)"
+    # -e kos_layer_cache=false arrives as the string "false": the fast path is off for the survey and the gate.
+    off = results["Survey with the fast path off"][0]
+    assert off["unchanged"] == [] and off["stale"] == {}
+    gate_off = results["The layer's own gate with the fast path off"][0]
+    assert gate_off["fresh"] is False and gate_off["drift"] == ["kos_layer_cache is off"]
