@@ -208,14 +208,15 @@ class ActionModule(ActionBase):
                     continue
                 item["content"] = to_text(base64.b64encode(to_bytes(text)))
             plan.append(item)
-        if problems:
-            raise AnsibleActionFail("kos.platform.host_files: " + "; ".join(problems))
-        return plan
+        return plan, problems
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        plan = self.plan(task_vars)
+        plan, problems = self.plan(task_vars)
+        if problems:
+            result.update(failed=True, changed=False, msg="kos.platform.host_files: " + "; ".join(problems))
+            return result
         payload = json.dumps({"files": plan, "check": bool(self._task.check_mode), "diff": bool(self._task.diff)})
         python = self._templar.template(task_vars.get("ansible_python_interpreter")
                                         or task_vars.get("discovered_interpreter_python") or "/usr/bin/python3")
