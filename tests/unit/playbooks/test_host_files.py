@@ -4,34 +4,17 @@ its mode, the second changes nothing, drift (content, mode) is repaired on exact
 an existing file is rewritten in place with unsafe_writes (same inode), and bad entries are all named
 in one error."""
 
-import json
 import os
-import subprocess
-
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-
-def run(work):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(TOP, "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(TOP, ".collections"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",
-               ANSIBLE_CACHE_PLUGIN="memory")
-    proc = subprocess.run(["ansible-playbook", "-i", "localhost,", "-e", "work=%s" % work,
-                           os.path.join(TOP, "tests/unit/playbooks/host_files.yml")],
-                          cwd=TOP, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    return {task["task"]["name"]: task["hosts"]["localhost"]
-            for play in json.loads(proc.stdout)["plays"] for task in play["tasks"]}
 
 
 def mode(path):
     return oct(os.stat(path).st_mode & 0o777)
 
 
-def test_host_files_writes_what_differs_and_only_that(tmp_path):
+def test_host_files_writes_what_differs_and_only_that(tmp_path, local_playbook):
     (tmp_path / "in-place").write_text("old\n")
     inode = os.stat(tmp_path / "in-place").st_ino
-    results = run(tmp_path)
+    results = {name: found[0] for name, found in local_playbook("host_files.yml", tmp_path).items()}
     conf = tmp_path / "conf.d"
     paths = [str(conf), str(conf / "inline.conf"), str(conf / "rendered.conf"), str(tmp_path / "in-place")]
 

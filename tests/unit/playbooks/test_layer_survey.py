@@ -9,33 +9,14 @@ defaults and play variables): both use the host's variables only.
 
 import json
 import os
-import subprocess
-
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
-def run(work):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(TOP, "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(TOP, ".collections"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",
-               ANSIBLE_CACHE_PLUGIN="memory")
-    proc = subprocess.run(["ansible-playbook", "-i", "localhost,", "-e", "work=%s" % work,
-                           os.path.join(TOP, "tests/unit/playbooks/layer_survey.yml")],
-                          cwd=TOP, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    results = {}
-    for play in json.loads(proc.stdout)["plays"]:
-        for task in play["tasks"]:
-            results.setdefault(task["task"]["name"], []).append(task["hosts"]["localhost"])
-    return results
-
-
-def test_survey_agrees_with_the_gate_and_finds_each_kind_of_drift(tmp_path):
+def test_survey_agrees_with_the_gate_and_finds_each_kind_of_drift(tmp_path, local_playbook):
     (tmp_path / "managed").mkdir()
     (tmp_path / "managed" / "a.conf").write_text("managed\n")
     (tmp_path / "inputs").mkdir()
     (tmp_path / "inputs" / "ca.crt").write_text("a CA\n")
-    results = run(tmp_path)
+    results = local_playbook("layer_survey.yml", tmp_path)
 
     first, second = results["Survey"]
     # No record yet: nothing unchanged; the facts were not cached, so the survey gathered them.
