@@ -202,7 +202,11 @@ class ActionModule(ActionBase):
                     "owner": entry.get("owner", args.get("owner")), "group": entry.get("group", args.get("group")),
                     "unsafe_writes": boolean(entry.get("unsafe_writes", False), strict=False)}
             if state == "file":
-                text = entry["content"] if "content" in entry else self.render(entry["template"], path, task_vars)
+                try:
+                    text = entry["content"] if "content" in entry else self.render(entry["template"], path, task_vars)
+                except AnsibleError as exc:  # every bad template named, with the other problems
+                    problems.append("%s (%s): template %s: %s" % (where, path, entry.get("template"), to_text(exc)))
+                    continue
                 if not isinstance(text, str):
                     problems.append("%s (%s): content must be a string, got %s" % (where, path, type(text).__name__))
                     continue

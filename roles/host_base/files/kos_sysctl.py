@@ -10,7 +10,7 @@ import tempfile
 
 check = "--check" in sys.argv[1:]
 groups = json.loads(sys.argv[-1])
-files, changed = {}, []
+files, changed, errors = {}, [], []
 for group in groups:
     if not group["sysctls"] or (group.get("when_path") and not os.path.exists(group["when_path"])):
         continue
@@ -33,11 +33,17 @@ for path, values in files.items():
             os.rename(tmp, path)
     for key, value in values:
         proc = "/proc/sys/" + key.replace(".", "/")
-        with open(proc) as f:
-            running = f.read().split()
-        if running != value.split():
-            changed.append(key)
-            if not check:
-                with open(proc, "w") as f:
-                    f.write(value)
+        try:
+            with open(proc) as f:
+                running = f.read().split()
+            if running != value.split():
+                changed.append(key)
+                if not check:
+                    with open(proc, "w") as f:
+                        f.write(value)
+        except OSError as exc:  # every key that cannot be read or set, named at once
+            errors.append("%s: %s (%s)" % (key, exc.strerror or exc, proc))
+if errors:
+    sys.stderr.write("cannot set these sysctls: " + "; ".join(errors) + "\n")
+    sys.exit(1)
 print(json.dumps({"changed": changed}))

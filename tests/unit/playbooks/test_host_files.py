@@ -48,7 +48,8 @@ def test_host_files_writes_what_differs_and_only_that(tmp_path, local_playbook):
     for part in ("files[0]: path must be an absolute path, got 'relative/path'",
                  "files[1] (%s/both): give exactly one of content and template" % tmp_path,
                  "files[2] (%s/dir): a directory takes no content" % tmp_path,
-                 "files[3] (%s/mode): mode must be octal as a string" % tmp_path):
+                 "files[3] (%s/mode): mode must be octal as a string" % tmp_path,
+                 "files[4] (%s/no-template): template no_such_template.j2: " % tmp_path):
         assert part in bad["msg"], bad["msg"]
     assert not os.path.exists(tmp_path / "both")
 
