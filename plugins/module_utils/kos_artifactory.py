@@ -7,12 +7,16 @@
     The shared options (documented by the doc fragment ``kos.platform.artifactory``):
     username / password (basic auth), access_token (Authorization: Bearer) or api_key
     (X-JFrog-Art-Api), validate_certs, timeout, retries.
-``ArtifactoryClient(params)``
+``ArtifactoryClient(params, transport=AnsibleTransport)``
     ``request(method, url, data=None, headers=None)`` -> ``Response(status, headers, body)``;
     never raises on an HTTP status (429/500/502/503/504 are retried), only ``ArtifactoryError``
     on transport failures after ``retries`` attempts, with a message naming cause and fix.
     A registry 401 with a ``Bearer`` challenge is answered once with a token from the realm
     (Docker Hub, distribution with token auth, Artifactory).
+``AnsibleTransport`` / ``StdlibTransport``
+    How the client sends a request: through ``ansible.module_utils.urls`` (modules; the default), or
+    through the standard library alone (command lines whose start time matters: importing
+    ``ansible.module_utils.urls`` takes about 0.25 s). Nothing here imports Ansible at load time.
 ``http_error(method, url, resp, attempts, what)``
     The ArtifactoryError for a final HTTP status (401, 403, 404, 409, 5xx): cause and fix.
 ``file_checksums(path)``
@@ -43,11 +47,11 @@ import http.client
 import json
 import os
 import re
+import ssl
 import time
-
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, unquote, urlencode
-from ansible.module_utils.urls import Request, make_context
+import urllib.request
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, unquote, urlencode
 
 _SHARED_SPEC = dict(
     username=dict(type='str'),
@@ -149,8 +153,62 @@ class Response:
             raise ArtifactoryError('expected JSON, got %r...: %s' % (self.body[:80], exc)) from exc
 
 
+class AnsibleTransport:
+    """HTTP through ansible.module_utils.urls, as every module sends it (proxies, TLS settings).
+
+    One TLS context for every request of a client: building one loads the system's CA bundle
+    (about 0.1 s), which open_url would otherwise do per request."""
+
+    def __init__(self, validate_certs, timeout):
+        from ansible.module_utils.urls import Request, make_context  # here: command lines use StdlibTransport
+
+        self._request = Request
+        self._make_context = make_context
+        self.validate_certs = validate_certs
+        self.timeout = timeout
+        self._context = None
+
+    def open(self, method, url, data, headers):
+        """The response (status, headers, body); raises HTTPError for an HTTP error status."""
+        if self._context is None:
+            self._context = self._make_context(validate_certs=self.validate_certs)
+        resp = self._request().open(method, url, data=data, headers=headers, validate_certs=self.validate_certs,
+                                    timeout=self.timeout, follow_redirects='safe', force_basic_auth=False,
+                                    context=self._context)
+        return resp.getcode(), dict(resp.headers.items()), resp.read()
+
+
+class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects for GET and HEAD only, as follow_redirects='safe' does for AnsibleTransport."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if req.get_method() not in ('GET', 'HEAD'):
+            return None
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+class StdlibTransport:
+    """HTTP through the standard library alone, for command lines that must start fast: the same
+    requests as AnsibleTransport (certificates verified against the system's CAs unless validate_certs
+    is false, proxies from the environment, redirects for GET and HEAD only)."""
+
+    def __init__(self, validate_certs, timeout):
+        context = ssl.create_default_context()
+        if not validate_certs:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _SafeRedirects)
+        self.timeout = timeout
+
+    def open(self, method, url, data, headers):
+        """The response (status, headers, body); raises HTTPError for an HTTP error status."""
+        req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+        with self._opener.open(req, timeout=self.timeout) as resp:
+            return resp.getcode(), dict(resp.headers.items()), resp.read()
+
+
 class ArtifactoryClient:
-    def __init__(self, params):
+    def __init__(self, params, transport=AnsibleTransport):
         self.username = params.get('username')
         self.password = params.get('password')
         self.api_key = params.get('api_key')
@@ -160,14 +218,7 @@ class ArtifactoryClient:
         self.retries = max(1, params.get('retries') or 1)
         self._bearer = {}
         self.attempts = 0
-        self._context = None
-
-    def _ssl_context(self):
-        """One TLS context for every request of this client: building one loads the system's CA bundle
-        (about 0.1 s), which open_url would otherwise do per request."""
-        if self._context is None:
-            self._context = make_context(validate_certs=self.validate_certs)
-        return self._context
+        self.transport = transport(self.validate_certs, self.timeout)
 
     def _auth_headers(self, url):
         host = re.sub(r'^[a-z]+://([^/]+).*$', r'\1', url)
@@ -188,10 +239,7 @@ class ArtifactoryClient:
         if hasattr(data, 'seek'):
             data.seek(0)
         try:
-            resp = Request().open(method, url, data=data, headers=all_headers,
-                                  validate_certs=self.validate_certs, timeout=self.timeout,
-                                  follow_redirects='safe', force_basic_auth=False, context=self._ssl_context())
-            return Response(resp.getcode(), dict(resp.headers.items()), resp.read())
+            return Response(*self.transport.open(method, url, data, all_headers))
         except HTTPError as err:
             body = err.read() if hasattr(err, 'read') else b''
             return Response(err.code, dict(err.headers.items()) if err.headers else {}, body)

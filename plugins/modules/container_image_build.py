@@ -150,90 +150,40 @@ bases:
     cached: {description: Whether it was pushed into Artifactory as a cache., type: bool}
 '''
 
-import os
-import re
 import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kos.platform.plugins.module_utils.kos_artifactory import (
-    ArtifactoryClient,
     ArtifactoryError,
     artifactory_argument_spec,
     copy_manifest,
-    manifest_config_digest,
 )
 from ansible_collections.kos.platform.plugins.module_utils.kos_images import (
     ImageReferenceError,
     base_candidates,
-    dockerfile_bases,
     neither_message,
-    normalize_registry,
     parse_reference,
     push_reference,
 )
-from ansible_collections.kos.platform.plugins.module_utils.kos_images_key import InputKeyError, input_key
-
-REGISTRY_FORM = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[a-z0-9._/-]+)?$')
-
-
-def registry_problem(option, value):
-    """Why a registry option cannot be used, or None (a scheme and a trailing slash are accepted)."""
-    try:
-        registry = normalize_registry(value)
-    except ImageReferenceError:
-        registry = ''
-    if not REGISTRY_FORM.match(registry):
-        return ('%s is %r, which names no registry: give host[:port] or host/<repository-key>, e.g. '
-                'artifactory.example.com/docker-local' % (option, value))
-    return None
+from ansible_collections.kos.platform.plugins.module_utils.kos_images_key import InputKeyError
+from ansible_collections.kos.platform.plugins.module_utils.kos_images_reuse import (
+    BUILD,
+    TAG,
+    ImageInputs,
+    input_problems,
+    key_tag,
+)
 
 
-def input_problems(params, check_mode=False):
-    """Every problem of the options that no argument spec catches, before anything is created."""
-    problems = []
-    if not check_mode and not shutil.which(params['docker_bin']):
-        problems.append('docker_bin %s is not an executable on this host: install the docker client or point '
-                        'docker_bin at it' % params['docker_bin'])
-    for option in ('registry', 'upstream_registry'):
-        problem = registry_problem(option, params[option])
-        if problem:
-            problems.append(problem)
-    for index, registry in enumerate(params['insecure_registries']):
-        problem = registry_problem('insecure_registries[%d]' % index, registry)
-        if problem:
-            problems.append(problem)
-    for option in ('build_args', 'labels'):
-        for key, value in sorted(params[option].items(), key=lambda kv: str(kv[0])):
-            if isinstance(value, (dict, list)) or value is None:
-                problems.append('%s.%s is %r, not a string: give a single value, e.g. %s: "1.4.2"'
-                                % (option, key, value, key))
-    for option in ('timeout', 'retries'):
-        if params[option] is not None and params[option] < (1 if option == 'timeout' else 0):
-            problems.append('%s is %d: give a positive number of %s' % (
-                option, params[option], 'seconds' if option == 'timeout' else 'retries'))
-    if not os.path.isdir(params['context']):
-        problems.append('context %s is not a directory: give the checked-out Dockerfile repository'
-                        % params['context'])
-    return problems
-
-
-class Builder:
+class Builder(ImageInputs):
     def __init__(self, module):
+        super().__init__(module.params)
         self.module = module
-        self.p = module.params
-        self.art = normalize_registry(self.p['registry'])
-        self.upstream = normalize_registry(self.p['upstream_registry'])
-        self.insecure = [normalize_registry(r) for r in self.p['insecure_registries']]
         # Created last: nothing above may fail and leave it behind (close() removes it).
         self.config_dir = tempfile.mkdtemp(prefix='kos-docker-')
         self.env = dict(DOCKER_CONFIG=self.config_dir, DOCKER_BUILDKIT='0')
-        self.client = ArtifactoryClient(self.p)
-        self.upstream_client = ArtifactoryClient(dict(username=self.p['upstream_username'],
-                                                      password=self.p['upstream_password'],
-                                                      validate_certs=self.p['validate_certs'],
-                                                      timeout=self.p['timeout'], retries=self.p['retries']))
 
     def docker(self, *args, data=None, check=True):
         rc, out, err = self.module.run_command([self.p['docker_bin']] + list(args), data=data,
@@ -250,14 +200,10 @@ class Builder:
                 host = registry.split('/')[0]
                 self.docker('login', '--username', user, '--password-stdin', host, data=password or '')
 
-    def client_for(self, source):
-        return self.client if source == 'artifactory' else self.upstream_client
-
     def probe(self, cand):
         """Check mode: does the registry have it? Through the registry API, nothing pulled."""
         try:
-            found = manifest_config_digest(self.client_for(cand['source']), cand['registry'], cand['repository'],
-                                           cand['reference'], self.insecure)
+            found = self.base_digest(cand)
         except ArtifactoryError as exc:
             return False, str(exc)
         return found is not None, 'not found'
@@ -296,15 +242,8 @@ class Builder:
 
     def run(self):
         p = self.p
-        path = os.path.join(p['context'], p['dockerfile'])
         try:
-            with open(path) as handle:
-                text = handle.read()
-        except OSError as exc:
-            self.module.fail_json(msg='cannot read the Dockerfile %s: %s' % (path, exc))
-        try:
-            target = push_reference(self.art, p['name'], p['tag'])
-            bases = dockerfile_bases(text, p['build_args'])
+            path, target, bases = self.dockerfile()
         except ImageReferenceError as exc:
             self.module.fail_json(msg=str(exc))
         key, found = self.input_key(bases) if p['skip_unchanged'] else ('', [])
@@ -338,56 +277,31 @@ class Builder:
                 result['pushed'] = True
                 result['changed'] = True
             if key:
-                key_ref = push_reference(self.art, p['name'], self.key_tag(key))
+                key_ref = push_reference(self.art, p['name'], key_tag(key))
                 self.docker('tag', target, key_ref)
                 self.docker('push', '--quiet', key_ref)
                 self.docker('rmi', key_ref, check=False)
         return result
 
-    @staticmethod
-    def key_tag(key):
-        return 'kos-input-' + key
-
     def input_key(self, bases):
         """(key of this build's inputs, where each base was found), or ('', []) when a base cannot be
         looked up by the registry API (then the normal resolution runs and names what is missing)."""
-        digests, found = [], []
-        for base in bases:
-            digest = None
-            for cand in base_candidates(base, self.art, self.upstream):
-                try:
-                    digest = manifest_config_digest(self.client_for(cand['source']), cand['registry'],
-                                                    cand['repository'], cand['reference'], self.insecure)
-                except ArtifactoryError:
-                    digest = None
-                if digest:
-                    found.append(dict(base=base, source=cand['source'], registry=cand['registry'], ref=cand['ref'],
-                                      cached=False))
-                    break
-            if not digest:
-                return '', []
-            digests.append([base, digest])
-        parts = dict(dockerfile=self.p['dockerfile'], build_args=self.p['build_args'], labels=self.p['labels'],
-                     bases=digests)
         try:
-            return input_key(parts, [self.p['context']]), found
+            key, found, _why = super().input_key(bases)
         except InputKeyError as exc:
             self.module.fail_json(msg='cannot compute the build key: %s' % exc)
+        return key, found
 
     def reuse(self, key, target, found):
         """The result when the registry holds an image of these inputs; None when it must be built."""
-        p = self.p
-        key_id = self.remote_id(self.key_tag(key))
-        if not key_id:
+        state, key_id = self.registry_state(key)
+        if state == BUILD:
             return None
-        result = dict(changed=False, image=target, bases=found, image_id=key_id, pushed=False, input_key=key,
-                      built=False)
-        if self.remote_id() == key_id:
-            return result
-        result['changed'] = True
-        if not self.module.check_mode:
+        result = dict(changed=state == TAG, image=target, bases=found, image_id=key_id, pushed=False,
+                      input_key=key, built=False)
+        if state == TAG and not self.module.check_mode:
             try:
-                copy_manifest(self.client, self.art, p['name'], self.key_tag(key), p['tag'], self.insecure)
+                copy_manifest(self.client, self.art, self.p['name'], key_tag(key), self.p['tag'], self.insecure)
             except ArtifactoryError as exc:
                 self.module.fail_json(msg='cannot tag %s in the registry: %s' % (target, exc))
             result['pushed'] = True
@@ -395,7 +309,7 @@ class Builder:
 
     def remote_id(self, tag=None):
         try:
-            return manifest_config_digest(self.client, self.art, self.p['name'], tag or self.p['tag'], self.insecure)
+            return super().remote_id(tag)
         except ArtifactoryError as exc:
             self.module.fail_json(msg='cannot ask Artifactory for %s: %s' % (self.p['name'], exc))
 
@@ -425,7 +339,7 @@ def main():
         mutually_exclusive=[('password', 'api_key', 'access_token')],
         supports_check_mode=True,
     )
-    problems = input_problems(module.params, module.check_mode)
+    problems = input_problems(module.params, need_docker=not module.check_mode)
     if problems:
         module.fail_json(msg='; '.join(problems), problems=problems)
     builder = Builder(module)

@@ -11,8 +11,10 @@ from urllib.parse import quote
 import pytest
 
 from ansible_collections.kos.platform.plugins.module_utils.kos_artifactory import (
+    AnsibleTransport,
     ArtifactoryClient,
     ArtifactoryError,
+    StdlibTransport,
     artifact_url,
     artifactory_argument_spec,
     file_checksums,
@@ -55,6 +57,12 @@ def test_auth_headers_prefer_api_key_and_mark_secrets_no_log():
 
 
 # --- transport failures end in ArtifactoryError (a real HTTP server on loopback, no mock) ----------
+# Both transports: Ansible's (modules) and the standard library's (the command-line pre-checks).
+@pytest.fixture(params=[AnsibleTransport, StdlibTransport], ids=['ansible', 'stdlib'])
+def transport(request):
+    return request.param
+
+
 def _closed_port():
     sock = socket.socket()
     sock.bind(('127.0.0.1', 0))
@@ -88,32 +96,32 @@ def registry_asking_for_a_token(realm):
         thread.join(5)
 
 
-def test_a_token_realm_that_refuses_connections_is_an_artifactory_error():
+def test_a_token_realm_that_refuses_connections_is_an_artifactory_error(transport):
     realm = 'http://127.0.0.1:%d/token' % _closed_port()
     with registry_asking_for_a_token(realm) as base:
-        client = ArtifactoryClient(dict(retries=1, timeout=5))
+        client = ArtifactoryClient(dict(retries=1, timeout=5), transport)
         with pytest.raises(ArtifactoryError, match=r'GET %s/v2/x/manifests/1 failed after 1 attempt\(s\): token '
                                                    r'request to %s failed: .*check that it is reachable'
                                                    % (re.escape(base), re.escape(realm))):
             client.request('GET', base + '/v2/x/manifests/1')
 
 
-def test_manifest_lookup_with_an_unreachable_token_realm_is_an_artifactory_error():
+def test_manifest_lookup_with_an_unreachable_token_realm_is_an_artifactory_error(transport):
     realm = 'http://127.0.0.1:%d/token' % _closed_port()
     with registry_asking_for_a_token(realm) as base:
         registry = base.split('://', 1)[1]
-        client = ArtifactoryClient(dict(retries=2, timeout=5))
+        client = ArtifactoryClient(dict(retries=2, timeout=5), transport)
         with pytest.raises(ArtifactoryError, match='token request to %s failed' % re.escape(realm)):
             manifest_config_digest(client, registry, 'services/billing', '1.0', insecure_registries=[registry])
 
 
-def test_a_malformed_token_realm_is_an_artifactory_error():
+def test_a_malformed_token_realm_is_an_artifactory_error(transport):
     with registry_asking_for_a_token('not-a-url') as base:
-        client = ArtifactoryClient(dict(retries=1, timeout=5))
+        client = ArtifactoryClient(dict(retries=1, timeout=5), transport)
         with pytest.raises(ArtifactoryError, match="names an unusable token realm 'not-a-url'"):
             client.request('GET', base + '/v2/x/manifests/1')
 
 
-def test_a_malformed_url_is_an_artifactory_error():
+def test_a_malformed_url_is_an_artifactory_error(transport):
     with pytest.raises(ArtifactoryError, match=r'GET http://\[::1/v2: Invalid IPv6 URL'):
-        ArtifactoryClient(dict(retries=3)).request('GET', 'http://[::1/v2')
+        ArtifactoryClient(dict(retries=3), transport).request('GET', 'http://[::1/v2')
