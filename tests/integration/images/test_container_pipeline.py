@@ -4,13 +4,17 @@
 both are Debian's docker-registry (distribution 2.8), started by run.sh.
 """
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
-from conftest import docker, manifest_config_digest, run_playbook, tags, task_result
+from conftest import TOP, docker, manifest_config_digest, run_playbook, tags, task_result
 
 PLAYBOOK = 'playbooks/images/container.yml'
 TASK = 'Build and push the service image'
+PRECHECK = 'ansible_collections.kos.platform.plugins.module_utils.kos_images_cli'
 
 
 @pytest.fixture(scope='module')
@@ -155,3 +159,57 @@ def test_unchanged_inputs_skip_the_build_and_a_change_rebuilds(seeded, tmp_path)
     rc, out, raw = run_playbook(PLAYBOOK, keyed(seeded, ctx, 'v3', container_image_build_args={'FLAVOUR': 'b'}))
     assert rc == 0, raw[-3000:]
     assert task_result(out, TASK)['built'] is True
+
+
+def precheck(regs, ctx, name, tag, labels, build_args=None):
+    """The Jenkins job's pre-check (kos_images_cli container-unchanged) with the playbook's inputs."""
+    argv = [sys.executable, '-m', PRECHECK, 'container-unchanged', '--context', ctx, '--name', name, '--tag', tag,
+            '--registry', regs['artifactory'], '--upstream-registry', regs['dockerhub'],
+            '--insecure-registry', regs['artifactory'], '--insecure-registry', regs['dockerhub'],
+            '--labels-json', json.dumps(labels), '--build-args-json', json.dumps(build_args or {})]
+    return subprocess.run(argv, env=dict(os.environ, PYTHONPATH=os.path.join(TOP, '.collections')),
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_precheck_finds_the_image_the_playbook_built_and_nothing_else(seeded, tmp_path):
+    name, labels = 'services/precheck', {'org.opencontainers.image.vendor': 'kos'}
+    ctx = context(tmp_path, 'kos/base-art:1')
+    before = precheck(seeded, ctx, name, 'v1', labels)
+    assert before.returncode == 1 and 'no image of these inputs' in before.stderr, before.stderr
+    rc, out, raw = run_playbook(PLAYBOOK, variables(seeded, ctx, name, 'v1', container_image_labels=labels))
+    assert rc == 0, raw[-3000:]
+    built = task_result(out, TASK)
+    assert built['built'] is True
+
+    # the same inputs: nothing to do, one line naming the image
+    same = precheck(seeded, ctx, name, 'v1', labels)
+    assert same.returncode == 0, same.stderr
+    assert same.stdout.count('\n') == 1 and 'kos-input-' + built['input_key'] in same.stdout
+    assert '%s/%s:v1' % (seeded['artifactory'], name) in same.stdout and built['image_id'] in same.stdout
+
+    # the key tag exists but the requested tag does not: the playbook must add it; the pre-check does not
+    retag = precheck(seeded, ctx, name, 'v2', labels)
+    assert retag.returncode == 1 and 'does not point at it' in retag.stderr, retag.stderr
+    assert tags(seeded['artifactory'], name, keys=True) == ['kos-input-' + built['input_key'], 'v1']
+    rc, out, raw = run_playbook(PLAYBOOK, variables(seeded, ctx, name, 'v2', container_image_labels=labels))
+    assert rc == 0 and task_result(out, TASK)['built'] is False, raw[-3000:]
+    assert precheck(seeded, ctx, name, 'v2', labels).returncode == 0
+
+    # one input changed: a build argument, a label, a file of the context
+    arg = precheck(seeded, ctx, name, 'v1', labels, build_args={'FLAVOUR': 'b'})
+    assert arg.returncode == 1 and 'no image of these inputs' in arg.stderr, arg.stderr
+    label = precheck(seeded, ctx, name, 'v1', dict(labels, team='billing'))
+    assert label.returncode == 1 and 'no image of these inputs' in label.stderr, label.stderr
+    (tmp_path / 'app.conf').write_text('feature=on\n')
+    changed = precheck(seeded, ctx, name, 'v1', labels)
+    assert changed.returncode == 1 and 'no image of these inputs' in changed.stderr, changed.stderr
+    # and the playbook agrees: it builds
+    rc, out, raw = run_playbook(PLAYBOOK, variables(seeded, ctx, name, 'v3', container_image_labels=labels))
+    assert rc == 0 and task_result(out, TASK)['built'] is True, raw[-3000:]
+    assert precheck(seeded, ctx, name, 'v3', labels).returncode == 0
+
+
+def test_precheck_of_a_base_in_neither_registry_leaves_it_to_the_playbook(seeded, tmp_path):
+    ctx = context(tmp_path, 'kos/base-none:1')
+    proc = precheck(seeded, ctx, 'services/none', 'v1', {})
+    assert proc.returncode == 1 and 'no config digest of base image kos/base-none:1' in proc.stderr, proc.stderr
