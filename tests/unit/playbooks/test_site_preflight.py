@@ -162,3 +162,21 @@ def test_os_families_from_the_command_line_are_a_list_not_characters():
     assert "which kos.platform does not support: use a host of the NotDebian family" in failed[0]["msg"][0]
     proc, result = run_site("localhost,", "-e", "preflight_supported_os_families=Debian,RedHat", playbook=playbook)
     assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_site_runs_the_model_preflight_once_though_tenancy_yml_has_its_own():
+    # site.yml imports playbooks/tenancy.yml, whose first play is the same preflight (for tenancy.yml run
+    # alone). In site.yml's run kos_cluster is already derived: that play ends at its first task instead
+    # of validating and deriving the model a second time. site_hosts matches no host and the converter is
+    # off, so nothing is contacted.
+    proc, result = run_site(os.path.join(TOP, "inventories/sample"), "--tags", "tenancy",
+                            "-e", "site_hosts=no-such-host", "-e", "tenancy_enabled=false")
+    assert proc.returncode == 0, proc.stderr
+    preflights = [p for p in result["plays"] if p["play"]["name"].startswith("Preflight - validate the cluster model")]
+    assert len(preflights) == 2
+    ran = [t["task"]["name"] for p in preflights for t in p["tasks"] if t["hosts"]]
+    validated = [n for n in ran if n.endswith("Validate the cluster model")]
+    assert validated == ["kos.platform.preflight : Validate the cluster model"]
+    assert [t["task"]["name"] for t in preflights[1]["tasks"]] == [
+        "End here when this run's preflight has already derived kos_cluster"]
+    # tenancy.yml run alone still stops in its own preflight: ENTRY_POINTS above.
