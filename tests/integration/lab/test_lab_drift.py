@@ -21,8 +21,8 @@ REPAIRS = {
     "kos.platform.host_base : Configure chrony",
     "kos.platform.pki : Put each changed key and certificate in place together",
 }
-# The handler a repaired chrony configuration notifies.
-ALLOWED = REPAIRS | {"kos.platform.host_base : Restart chrony"}
+# The service task that restarts chrony after its configuration was repaired.
+ALLOWED = REPAIRS | {"kos.platform.host_base : Run chrony"}
 
 
 def changed_tasks(output):

@@ -18,6 +18,18 @@ def test_chrony_runs_without_sources(host):
     assert "pool " not in conf and "server " not in conf
 
 
+def test_apt_fetches_no_translated_descriptions(host):
+    # host_base_apt_translations: false (default): the setting is in place before the package lists
+    # were refreshed, so no Translation file was fetched.
+    conf = host.file("/etc/apt/apt.conf.d/90kos-no-translations")
+    assert conf.content_string == 'Acquire::Languages "none";\n'
+    assert conf.mode == 0o644
+    assert host.run("apt-config dump Acquire::Languages").stdout.strip().endswith('"none";')
+    lists = host.run("ls /var/lib/apt/lists").stdout.split()
+    assert any(name.endswith("_Packages") for name in lists), lists
+    assert not any("Translation" in name for name in lists), lists
+
+
 @pytest.mark.parametrize("name,value", [
     ("net.ipv4.ip_forward", 1),
     ("net.ipv4.conf.all.rp_filter", 1),
