@@ -54,6 +54,8 @@ python "$here/bench.py" --state "$state" --art "127.0.0.1:$ART_PORT" --hub "127.
   --generic "http://127.0.0.1:$GENERIC_PORT" "$@"
 rc=$?
 set -e
-docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^(127\.0\.0\.1:($ART_PORT|$HUB_PORT)/|kos-bench/)" \
+# By image ID: an image whose tag moved to a newer build is listed as <repository>:<none>, which
+# is no reference docker rmi takes (such images were left behind).
+docker images --format '{{.Repository}} {{.ID}}' | grep -E "^(127\.0\.0\.1:($ART_PORT|$HUB_PORT)/|kos-bench/)" | awk '{print $2}' | sort -u \
   | xargs -r docker rmi -f >/dev/null 2>&1 || true
 exit $rc

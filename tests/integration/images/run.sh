@@ -91,6 +91,8 @@ set +e
 rc=$?
 set -e
 # Images this run made in the local engine.
-docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^(127\.0\.0\.1:($ART_PORT|$HUB_PORT)/|kos-it/|kos/base-)" \
+# By image ID: an image whose tag moved to a newer build is listed as <repository>:<none>, which
+# is no reference docker rmi takes (such images were left behind).
+docker images --format '{{.Repository}} {{.ID}}' | grep -E "^(127\.0\.0\.1:($ART_PORT|$HUB_PORT)/|kos-it/|kos/base-)" | awk '{print $2}' | sort -u \
   | xargs -r docker rmi -f >/dev/null 2>&1 || true
 exit $rc
