@@ -4,9 +4,15 @@ Playbooks run as subprocesses with the JSON callback, so tests read each task's 
 play's stats. Nothing here connects to the fake servers: the test cloud never runs them.
 """
 
+import contextlib
 import json
 import os
+import signal
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 
 import pytest
 import yaml
@@ -64,6 +70,40 @@ class PlaybookResult:
     def __repr__(self):
         return "rc=%s stats=%s failures=%s stderr=%s" % (self.rc, self.stats, self.failure_messages(),
                                                           self.stderr[-2000:])
+
+
+STANDIN = os.path.join(TOP, "tests", "integration", "images", "artifactory_standin.py")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def artifactory_standin(root, user, password):
+    """The Artifactory stand-in on a free loopback port (its URL), files under root; stopped by its PID,
+    pass or fail."""
+    port = free_port()
+    log = open(root / "standin.log", "w")
+    proc = subprocess.Popen([sys.executable, STANDIN, "--port", str(port), "--root", str(root / "data"),
+                             "--user", user, "--password", password], stdout=log, stderr=subprocess.STDOUT)
+    url = "http://127.0.0.1:%d" % port
+    try:
+        for _attempt in range(50):
+            try:
+                urllib.request.urlopen(url + "/api/system/ping", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the Artifactory stand-in did not answer on %s" % url)
+        yield url
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -15,18 +15,14 @@ import base64
 import hashlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 import yaml
-from conftest import HERE, TOP, connect
+from conftest import HERE, TOP, artifactory_standin, connect
 
-STANDIN = os.path.join(TOP, "tests", "integration", "images", "artifactory_standin.py")
 USER, PASSWORD = "kos", "kos-images-cloud-secret"
 CACHE = os.path.join(TOP, ".cache", "dib")
 WORK = os.path.join(TOP, ".cache", "images-cloud")
@@ -43,35 +39,11 @@ DIB_ENV = {
 BUILD_TASK = "Run packer build (diskimage-builder through shell-local)"
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def artifactory(tmp_path_factory):
-    """The Artifactory stand-in on a free loopback port; stopped by its PID, pass or fail."""
-    port = free_port()
-    root = tmp_path_factory.mktemp("artifactory")
-    log = open(root / "standin.log", "w")
-    proc = subprocess.Popen([sys.executable, STANDIN, "--port", str(port), "--root", str(root / "data"),
-                             "--user", USER, "--password", PASSWORD], stdout=log, stderr=subprocess.STDOUT)
-    url = "http://127.0.0.1:%d" % port
-    try:
-        for _attempt in range(50):
-            try:
-                urllib.request.urlopen(url + "/api/system/ping", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the Artifactory stand-in did not answer on %s" % url)
+    """The Artifactory stand-in (conftest.artifactory_standin)."""
+    with artifactory_standin(tmp_path_factory.mktemp("artifactory"), USER, PASSWORD) as url:
         yield url
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(10)
-        log.close()
 
 
 @pytest.fixture(scope="module")
