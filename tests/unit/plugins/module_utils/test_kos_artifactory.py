@@ -72,6 +72,20 @@ def _closed_port():
 
 
 @contextlib.contextmanager
+def loopback_server(handler):
+    """An HTTP server of ``handler`` on a free loopback port, in a thread: its host:port; shut down after."""
+    server = http.server.HTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield '127.0.0.1:%d' % server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@contextlib.contextmanager
 def registry_asking_for_a_token(realm):
     """A registry that answers every request with 401 and a Bearer challenge naming ``realm``."""
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -85,15 +99,8 @@ def registry_asking_for_a_token(realm):
         def log_message(self, *args):
             pass
 
-    server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield 'http://127.0.0.1:%d' % server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with loopback_server(Handler) as address:
+        yield 'http://' + address
 
 
 def test_a_token_realm_that_refuses_connections_is_an_artifactory_error(transport):

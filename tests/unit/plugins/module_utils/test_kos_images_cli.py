@@ -10,12 +10,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from ansible_collections.kos.platform.plugins.module_utils.kos_images_cli import main
+
+from .test_kos_artifactory import loopback_server
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 CLI = 'ansible_collections.kos.platform.plugins.module_utils.kos_images_cli'
@@ -65,15 +66,8 @@ def registry(manifests, auth=None, status=None):
         def log_message(self, *args):
             pass
 
-    server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield '127.0.0.1:%d' % server.server_address[1], seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with loopback_server(Handler) as address:
+        yield address, seen
 
 
 def context(tmp_path, dockerfile='FROM kos/base:1\nRUN true\n'):
