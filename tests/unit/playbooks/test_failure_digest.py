@@ -63,3 +63,39 @@ def test_a_missing_log_is_said_not_raised(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(digest_tool, "TOP", str(tmp_path))
     assert digest_tool.main(["failure-digest", str(tmp_path / "no-marker")]) == 0
     assert "(no log:" in capsys.readouterr().out
+
+
+def test_integration_all_keeps_each_suites_log_and_result_for_the_digest(tmp_path):
+    """integration-all (copied into a tree with one failing and one passing suite) keeps every suite's
+    output and exit code in .cache/integration-logs, prints the output too, and the digest then names
+    the failed test: a CI run whose cloud suite failed once ended with '0 failed' and no test name."""
+    import shutil
+    import subprocess
+
+    (tmp_path / "tests" / "bin").mkdir(parents=True)
+    shutil.copy(os.path.join(TOP, "tests", "bin", "integration-all"), tmp_path / "tests" / "bin")
+    shutil.copy(os.path.join(TOP, "tests", "bin", "failure_digest.py"), tmp_path / "tests" / "bin")
+    for suite, body in (("alpha", "echo 'FAILED tests/integration/alpha/test_a.py::test_one - AssertionError: upload corrupted'\n"
+                                  "echo 'stderr line' >&2\nexit 1\n"),
+                        ("beta", "echo 'FAILED looks like a failure but the suite passed'\nexit 0\n")):
+        (tmp_path / "tests" / "integration" / suite).mkdir(parents=True)
+        run = tmp_path / "tests" / "integration" / suite / "run.sh"
+        run.write_text("#!/usr/bin/env bash\n" + body)
+        run.chmod(0o755)
+    marker = tmp_path / "marker"
+    _write(marker, "", time.time() - 10)
+
+    result = subprocess.run([str(tmp_path / "tests" / "bin" / "integration-all")], capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "upload corrupted" in result.stdout and "stderr line" in result.stdout
+    assert "failed integration suites: alpha" in result.stdout
+    logs = tmp_path / ".cache" / "integration-logs"
+    assert (logs / "alpha.result").read_text().split()[0] == "1"
+    assert (logs / "beta.result").read_text().split()[0] == "0"
+    assert "stderr line" in (logs / "alpha.log").read_text()
+
+    digest = subprocess.run(["python3", str(tmp_path / "tests" / "bin" / "failure_digest.py"), str(marker)],
+                            capture_output=True, text=True, check=True).stdout
+    assert "== failure digest: 1 failed" in digest
+    assert "integration alpha" in digest and "test_a.py::test_one - AssertionError: upload corrupted" in digest
+    assert "beta" not in digest
