@@ -28,6 +28,7 @@ CACHE = os.path.join(TOP, ".cache", "dib")
 WORK = os.path.join(TOP, ".cache", "images-cloud")
 SERVICE = "kos-it-edge"
 SMALL = "kos-it-small"  # a 16 MiB empty qcow2 for the delivery paths that need no real image
+TENANT = "kos-it-tenant"  # the same file delivered as another service, for the admin-target test
 ELEMENT_FILE = "/etc/kos-image-release"
 # The build machines reach Debian's mirror at deb.debian.org only (not security.debian.org).
 DIB_ENV = {
@@ -105,7 +106,7 @@ def glance_images(conn, name=None, service=SERVICE):
 def cleanup(conns):
     for conn in conns:
         for image in conn.image.images():
-            if (image.properties or {}).get("kos_service") in (SERVICE, SMALL):
+            if (image.properties or {}).get("kos_service") in (SERVICE, SMALL, TENANT):
                 conn.image.delete_image(image, ignore_missing=True)
 
 
@@ -166,8 +167,9 @@ def test_glance_holds_the_same_bytes_and_artifactory_too(built, clouds, artifact
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(local).hexdigest()
     upload = built.results("Upload the image to Artifactory's generic repository")[0]
     assert upload["uploaded"] is True and upload["by_checksum"] is False
-    glance_check = built.results("Compare Glance's checksum with the file's")
-    assert glance_check and not glance_check[0].get("skipped")
+    glance_upload = built.results("Upload the image to Glance")[0]
+    assert glance_upload["uploaded"] is True and glance_upload["image"]["id"] == image.id
+    assert glance_upload["image"]["hash_value"] == image.hash_value
 
 
 def test_unchanged_inputs_skip_build_and_uploads(built, run_playbook, artifactory, elements, clouds):
@@ -244,9 +246,9 @@ def test_deliver_the_built_image_to_two_projects_then_skip(built, run_playbook, 
 
     again = run_playbook("images/deliver.yml", deliver_vars(artifactory, targets))
     assert again.rc == 0, again
-    skipped = per_cloud(again, "Register the image in Glance")
-    assert sorted(skipped) == ["deliver-kos-admin", "deliver-kos-demo"]
-    assert all(r.get("skipped") for r in skipped.values())
+    kept = per_cloud(again, "Register the image in Glance")
+    assert sorted(kept) == ["deliver-kos-admin", "deliver-kos-demo"]
+    assert all(not r["changed"] and not r["uploaded"] and not r["removed"] for r in kept.values()), kept
     assert all(stats["changed"] == 0 for stats in again.data["stats"].values()), again.data["stats"]
 
 
@@ -296,3 +298,43 @@ def test_clouds_yaml_has_the_two_target_projects(cloud_config):
     with open(cloud_config["all"]) as fh:
         names = set(yaml.safe_load(fh)["clouds"])
     assert {"kos-demo", "kos-admin"} <= names, "cloud.sh clouds-yaml changed: %s (see %s)" % (names, HERE)
+
+
+def test_an_admin_target_gets_its_own_image_and_leaves_another_projects_alone(run_playbook, artifactory, clouds,
+                                                                             small_image):
+    """kos-admin's entry is an admin's: Glance lists every project's images to it. With
+    openstack.cloud.image the delivery to kos-admin took kos-demo's image of the same name and
+    checksum for its own: nothing was uploaded to the admin project and kos-demo's image got the
+    admin delivery's visibility (in CI, two targets delivered in parallel met this as 'the upload was
+    corrupted'). Now each target gets an image of its own, and a change of visibility on a
+    redelivery reaches the target's image only."""
+    extra = dict(deliver_service=TENANT, deliver_version="1", deliver_keep=5,
+                 deliver_artifactory_path="%s/1/%s-1-baremetal.qcow2" % (SMALL, SMALL),
+                 deliver_work_dir=os.path.join(WORK, "deliver-tenant"))
+    first = run_playbook("images/deliver.yml", deliver_vars(artifactory, ["kos-demo"], **extra))
+    assert first.rc == 0, first
+    demo_before = [(i.id, i.visibility, i.properties.get("hw_firmware_type"))
+                   for i in glance_images(clouds["kos-demo"], service=TENANT)]
+    assert len(demo_before) == 1 and demo_before[0][1] == "private", demo_before
+
+    res = run_playbook("images/deliver.yml", deliver_vars(
+        artifactory, ["kos-admin"], deliver_visibility="shared", deliver_properties={"hw_firmware_type": "uefi"},
+        **extra))
+    assert res.rc == 0, res
+    assert [(i.id, i.visibility, i.properties.get("hw_firmware_type"))
+            for i in glance_images(clouds["kos-demo"], service=TENANT)] == demo_before
+    assert delivered(clouds["kos-admin"], TENANT) == [("%s-1" % TENANT, small_image, "shared")]
+    registered = per_cloud(res, "Register the image in Glance")["deliver-kos-admin"]
+    assert registered["uploaded"] is True, registered
+    assert registered["image"]["owner"] == clouds["kos-admin"].current_project_id
+
+    # A redelivery with another visibility updates the target's image in place (no upload).
+    again = run_playbook("images/deliver.yml", deliver_vars(artifactory, ["kos-demo"], deliver_visibility="community",
+                                                           **extra))
+    assert again.rc == 0, again
+    updated = per_cloud(again, "Register the image in Glance")["deliver-kos-demo"]
+    assert updated["changed"] is True and updated["uploaded"] is False, updated
+    assert updated["updated"] == {"visibility": "community"}, updated
+    assert delivered(clouds["kos-demo"], TENANT) == [("%s-1" % TENANT, small_image, "community")]
+    assert [i.id for i in glance_images(clouds["kos-demo"], service=TENANT)] == [demo_before[0][0]]
+    assert delivered(clouds["kos-admin"], TENANT) == [("%s-1" % TENANT, small_image, "shared")]

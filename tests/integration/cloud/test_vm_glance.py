@@ -6,7 +6,8 @@
 SSH, and the test cloud's servers never run (fake hypervisor). So the test puts an image into Glance
 under the name Packer's snapshot would have (`__packer_image_name`: packer_image_name_format,
 default "{service}-{version}"), a few MiB of random bytes: it STANDS IN FOR THE SNAPSHOT ONLY.
-Everything after it is the role's own code, live: the Glance lookup by name (openstack.cloud.image_info),
+Everything after it is the role's own code, live: the Glance lookup by name in the project
+(kos.platform.glance_image_info),
 Glance's endpoint from the token's catalog, the download of /v2/images/<id>/file with get_url and
 Glance's checksum (sha512), and the upload with kos.platform.artifact_upload. A second run changes
 nothing; a version that Glance does not have fails with the role's message naming the image.
@@ -171,7 +172,21 @@ def test_a_version_glance_does_not_have_fails_naming_the_image(first_run, run_pl
     sent = deploys(artifactory)
     res = run_playbook("images/vm.yml", vm_vars(artifactory, work_dir, packer_image_version="9.9.9"))
     assert res.rc != 0, res
-    assert "Glance has 0 images named %s-9.9.9, expected one" % SERVICE in res.failure_messages(), res
+    assert "Glance has 0 images named %s-9.9.9 in project" % SERVICE in res.failure_messages(), res
     assert not res.results(DOWNLOAD) and not res.results(UPLOAD)
     assert not os.path.exists(os.path.join(work_dir, "%s-9.9.9.raw" % SERVICE))
     assert deploys(artifactory) == sent
+
+
+def test_an_admin_entry_does_not_take_another_projects_image_of_that_name(first_run, run_playbook, artifactory,
+                                                                          tmp_path):
+    """kos-admin's token sees every project's images. With openstack.cloud.image_info the build stage
+    found kos-demo's snapshot of this name and skipped packer build, and the download took another
+    project's image for the admin project's build. Now the lookup is the project's own: the admin
+    project has no image of this name, so the download fails naming the project."""
+    sent = deploys(artifactory)
+    res = run_playbook("images/vm.yml", vm_vars(artifactory, str(tmp_path / "admin-out"),
+                                                packer_image_cloud="kos-admin"))
+    assert res.rc != 0, res
+    assert "Glance has 0 images named %s in project" % NAME in res.failure_messages(), res
+    assert not res.results(DOWNLOAD) and deploys(artifactory) == sent
