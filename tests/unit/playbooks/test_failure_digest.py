@@ -75,8 +75,8 @@ def test_integration_all_keeps_each_suites_log_and_result_for_the_digest(tmp_pat
     (tmp_path / "tests" / "bin").mkdir(parents=True)
     shutil.copy(os.path.join(TOP, "tests", "bin", "integration-all"), tmp_path / "tests" / "bin")
     shutil.copy(os.path.join(TOP, "tests", "bin", "failure_digest.py"), tmp_path / "tests" / "bin")
-    for suite, body in (("alpha", "echo 'FAILED tests/integration/alpha/test_a.py::test_one - AssertionError: upload corrupted'\n"
-                                  "echo 'stderr line' >&2\nexit 1\n"),
+    failed = "FAILED tests/integration/alpha/test_a.py::test_one - AssertionError: upload corrupted"
+    for suite, body in (("alpha", "echo '%s'\necho 'stderr line' >&2\nexit 1\n" % failed),
                         ("beta", "echo 'FAILED looks like a failure but the suite passed'\nexit 0\n")):
         (tmp_path / "tests" / "integration" / suite).mkdir(parents=True)
         run = tmp_path / "tests" / "integration" / suite / "run.sh"
@@ -85,7 +85,8 @@ def test_integration_all_keeps_each_suites_log_and_result_for_the_digest(tmp_pat
     marker = tmp_path / "marker"
     _write(marker, "", time.time() - 10)
 
-    result = subprocess.run([str(tmp_path / "tests" / "bin" / "integration-all")], capture_output=True, text=True, check=False)
+    result = subprocess.run([str(tmp_path / "tests" / "bin" / "integration-all")], capture_output=True, text=True,
+                            check=False)
     assert result.returncode == 1
     assert "upload corrupted" in result.stdout and "stderr line" in result.stdout
     assert "failed integration suites: alpha" in result.stdout
