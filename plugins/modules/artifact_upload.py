@@ -21,7 +21,7 @@ description:
   - I(properties) are set with the deploy (matrix parameters C(;key=value)); on an unchanged file
     that lacks them they are set with C(PUT api/storage/...?properties=).
   - Check mode reports what would be uploaded, nothing is sent but the C(HEAD).
-author: kos.platform developers
+author: kos.platform developers (@kos-platform)
 extends_documentation_fragment:
   - kos.platform.artifactory
 options:

@@ -24,7 +24,7 @@ description:
     registry API and the result says where each would come from.
   - Credentials go to a private, temporary docker client configuration that is removed at the
     end; the user's C(~/.docker/config.json) is neither read nor written.
-author: kos.platform developers
+author: kos.platform developers (@kos-platform)
 extends_documentation_fragment:
   - kos.platform.artifactory
 options:

@@ -32,7 +32,7 @@ description:
   - All checks run before any file is written and every problem is reported in the same run; a bad
     rule, an unknown role, a namespace name collision, a reserved group name or a Keystone error
     leaves every file as it was.
-author: kos.platform developers
+author: kos.platform developers (@kos-platform)
 extends_documentation_fragment:
   - kos.platform.openstack
 options:

@@ -179,7 +179,7 @@ options:
     type: str
     default: ""
 author:
-  - kos.platform developers
+  - kos.platform developers (@kos-platform)
 """
 
 EXAMPLES = r"""
