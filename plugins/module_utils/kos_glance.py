@@ -17,9 +17,10 @@ API:
 ``file_hash(path, algorithm)``
     The hex digest of a file, read in chunks (Glance's multihash algorithms: sha512 by default).
 ``own_images(conn, name, project_id)``
-    The images named ``name`` (every name with None) whose owner is ``project_id`` (deleted ones left out).
+    The images named ``name`` (every name with None) whose owner is ``project_id`` (deleted ones left
+    out), as Glance's JSON.
 ``summary(image)``
-    The dict a module returns for an image (custom properties under ``properties``).
+    The dict a module returns for an image of Glance's JSON (custom properties under ``properties``).
 ``ensure_image(conn, spec, check_mode)``
     Make the project hold exactly one active image ``spec['name']`` with the file's content,
     visibility and properties; returns the result dict of the module (raises GlanceImageError).
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from urllib.parse import parse_qs, urlsplit
 
 DEFAULT_HASH_ALGO = "sha512"
 _CHUNK = 1024 * 1024
@@ -46,33 +48,65 @@ def file_hash(path, algorithm=DEFAULT_HASH_ALGO):
     return digest.hexdigest()
 
 
+# Glance's own image fields (the image schema's core properties): everything else is a property.
+CORE_FIELDS = frozenset([
+    "id", "name", "status", "visibility", "protected", "os_hidden", "checksum", "os_hash_algo",
+    "os_hash_value", "owner", "size", "virtual_size", "min_ram", "min_disk", "container_format",
+    "disk_format", "created_at", "updated_at", "tags", "direct_url", "locations", "self", "file",
+    "schema", "stores",
+])
+
+
 def own_images(conn, name, project_id):
-    """Our images (of that name, unless name is None). The owner filter is applied by Glance and
-    checked again here."""
-    query = dict(owner=project_id)
+    """Our images (of that name, unless name is None) as Glance returns them (GET /v2/images, every
+    page). The owner filter is applied by Glance and checked again here.
+
+    Glance's JSON, not openstacksdk's Image resources: those keep the common properties (os_distro,
+    hw_disk_bus, hw_boot_menu ...) as typed attributes, and turn every non-empty string of a boolean
+    one into True ("false" included), so a property could not be compared with what was asked."""
+    query = dict(owner=project_id, limit=100)
     if name is not None:
         query["name"] = name
-    return [image for image in conn.image.images(**query)
-            if image.owner == project_id and (name is None or image.name == name) and image.status != "deleted"]
+    found = []
+    while True:
+        page = conn.image.get("/images", params=query).json()
+        found += page.get("images", [])
+        marker = parse_qs(urlsplit(page.get("next") or "").query).get("marker")
+        if not marker or not page.get("images"):
+            break
+        query["marker"] = marker[0]
+    return [image for image in found if image.get("owner") == project_id
+            and (name is None or image.get("name") == name) and image.get("status") != "deleted"]
+
+
+def read_image(conn, image_id):
+    """One image as Glance returns it (GET /v2/images/{id})."""
+    return conn.image.get("/images/%s" % image_id).json()
+
+
+def custom_properties(image):
+    """Every property of the image (Glance's JSON: the top-level keys that are not core fields)."""
+    return {key: value for key, value in image.items() if key not in CORE_FIELDS}
 
 
 def summary(image):
-    """The fields a playbook reads, with the custom properties (openstacksdk keeps them apart)."""
-    return dict(id=image.id, name=image.name, status=image.status, owner=image.owner,
-                visibility=image.visibility, disk_format=image.disk_format,
-                container_format=image.container_format, size=image.size, checksum=image.checksum,
-                hash_algo=image.hash_algo, hash_value=image.hash_value, created_at=image.created_at,
-                properties=dict(image.properties or {}))
+    """The fields a playbook reads, with every custom property."""
+    return dict(id=image.get("id"), name=image.get("name"), status=image.get("status"), owner=image.get("owner"),
+                visibility=image.get("visibility"), disk_format=image.get("disk_format"),
+                container_format=image.get("container_format"), size=image.get("size"),
+                checksum=image.get("checksum"), hash_algo=image.get("os_hash_algo"),
+                hash_value=image.get("os_hash_value"), created_at=image.get("created_at"),
+                properties=custom_properties(image))
 
 
 def property_updates(image, spec):
-    """The visibility and custom properties that differ from what the spec asks."""
+    """The visibility and properties that differ from what the spec asks (values are strings, as Glance
+    keeps properties)."""
     updates = {}
-    if image.visibility != spec["visibility"]:
+    if image.get("visibility") != spec["visibility"]:
         updates["visibility"] = spec["visibility"]
-    held = image.properties or {}
     for key, value in spec["properties"].items():
-        if held.get(key) != value:
+        if image.get(key) != value:
             updates[key] = value
     return updates
 
@@ -100,12 +134,12 @@ def ensure_image(conn, spec, check_mode=False):
     hashes = _Hashes(spec["filename"], spec.get("sha512"))
     mine = own_images(conn, spec["name"], project)
     current = [image for image in mine
-               if image.status == "active" and image.hash_value
-               and image.hash_value == hashes(image.hash_algo)]
+               if image.get("status") == "active" and image.get("os_hash_value")
+               and image["os_hash_value"] == hashes(image.get("os_hash_algo"))]
     keep = current[0] if current else None
-    stale = [image for image in mine if keep is None or image.id != keep.id]
+    stale = [image for image in mine if keep is None or image["id"] != keep["id"]]
     result = dict(changed=False, uploaded=False, updated={}, project_id=project,
-                  removed=[dict(id=image.id, name=image.name, status=image.status) for image in stale])
+                  removed=[dict(id=image["id"], name=image.get("name"), status=image.get("status")) for image in stale])
 
     if keep is not None:
         updates = property_updates(keep, spec)
@@ -113,9 +147,10 @@ def ensure_image(conn, spec, check_mode=False):
         result["changed"] = bool(updates or stale)
         if not check_mode:
             for image in stale:
-                conn.image.delete_image(image, ignore_missing=True)
+                conn.image.delete_image(image["id"], ignore_missing=True)
             if updates:
-                keep = conn.image.update_image(keep, **updates)
+                conn.image.update_image(conn.image.get_image(keep["id"]), **updates)
+                keep = read_image(conn, keep["id"])
         result["image"] = summary(keep)
         return result
 
@@ -125,7 +160,7 @@ def ensure_image(conn, spec, check_mode=False):
         result["image"] = None
         return result
     for image in stale:
-        conn.image.delete_image(image, ignore_missing=True)
+        conn.image.delete_image(image["id"], ignore_missing=True)
     properties = dict(spec["properties"], visibility=spec["visibility"])
     image = conn.image.create_image(
         spec["name"], filename=spec["filename"], disk_format=spec["disk_format"],
@@ -133,13 +168,13 @@ def ensure_image(conn, spec, check_mode=False):
         properties=properties)
     image = conn.image.wait_for_status(image, status="active", failures=["killed", "deleted"],
                                        interval=2, wait=spec["timeout"])
-    image = conn.image.get_image(image.id)
-    expected = hashes(image.hash_algo)
-    if image.hash_value != expected:
-        conn.image.delete_image(image, ignore_missing=True)
+    image = read_image(conn, image.id)
+    expected = hashes(image.get("os_hash_algo"))
+    if image.get("os_hash_value") != expected:
+        conn.image.delete_image(image["id"], ignore_missing=True)
         raise GlanceImageError(
             "Glance stored %s (%s) with %s %s, the file %s has %s: the upload was corrupted and the image is "
-            "deleted; run again" % (spec["name"], image.id, image.hash_algo, image.hash_value, spec["filename"],
-                                    expected))
+            "deleted; run again" % (spec["name"], image["id"], image.get("os_hash_algo"), image.get("os_hash_value"),
+                                    spec["filename"], expected))
     result["image"] = summary(image)
     return result

@@ -211,7 +211,10 @@ def deliver_vars(artifactory, clouds, **extra):
     variables = dict(deliver_service=SERVICE, deliver_version="1", deliver_clouds=clouds,
                      deliver_artifactory_url=artifactory, deliver_artifactory_username=USER,
                      deliver_artifactory_password=PASSWORD, deliver_work_dir=os.path.join(WORK, "deliver"),
-                     deliver_properties={"hw_firmware_type": "bios"}, deliver_keep=2, deliver_validate_certs=False)
+                     # os_distro and hw_boot_menu: properties openstacksdk keeps as typed attributes (a
+                     # "false" reads True there); a redelivery must still compare them equal.
+                     deliver_properties={"hw_firmware_type": "bios", "os_distro": "debian", "hw_boot_menu": "false"},
+                     deliver_keep=2, deliver_validate_certs=False)
     variables.update(extra)
     return variables
 
@@ -239,6 +242,7 @@ def test_deliver_the_built_image_to_two_projects_then_skip(built, run_playbook, 
         assert delivered(clouds[name]) == [("%s-1" % SERVICE, local, "private")], name
         image = glance_images(clouds[name], "%s-1" % SERVICE)[0]
         assert image.properties["hw_firmware_type"] == "bios" and image.properties["kos_version"] == "1"
+        assert image.os_distro == "debian"
         assert image.status == "active" and image.disk_format == "qcow2"
     registered = per_cloud(res, "Register the image in Glance")
     assert sorted(registered) == ["deliver-kos-admin", "deliver-kos-demo"]

@@ -3,13 +3,19 @@ comparison, the spec's sha512 shortcut). The lookups, upload and check against t
 Glance are in tests/integration/cloud/test_images_glance.py and test_vm_glance.py."""
 
 import hashlib
-import types
 
 from ansible_collections.kos.platform.plugins.module_utils import kos_glance
 
 
 def _image(visibility="private", **properties):
-    return types.SimpleNamespace(visibility=visibility, properties=properties)
+    """An image as Glance's GET /v2/images/{id} returns it: custom properties are top-level strings
+    next to the core fields."""
+    body = dict(id="2b6f3c1e-0000-4000-8000-000000000001", name="edge-7", status="active", visibility=visibility,
+                protected=False, min_ram=0, min_disk=0, owner="p1", disk_format="qcow2", container_format="bare",
+                os_hash_algo="sha512", os_hash_value="ab" * 64, checksum="cd" * 16, size=3, tags=[],
+                self="/v2/images/2b6f3c1e-0000-4000-8000-000000000001", schema="/v2/schemas/image")
+    body.update(properties)
+    return body
 
 
 def test_file_hash_is_the_digest_of_the_whole_file_in_chunks(tmp_path, monkeypatch):
@@ -27,6 +33,23 @@ def test_property_updates_are_the_visibility_and_the_differing_properties_only()
     assert kos_glance.property_updates(held, spec) == {"visibility": "shared", "kos_version": "7", "new": "x"}
     same = _image("shared", kos_service="edge", kos_version="7", new="x", other="kept")
     assert kos_glance.property_updates(same, spec) == {}
+
+
+def test_common_properties_are_compared_as_glance_holds_them():
+    """os_distro, hw_video_ram and hw_boot_menu are typed attributes of openstacksdk's Image (not in its
+    .properties, and hw_boot_menu "false" reads True there); Glance's JSON holds them as the strings
+    given, so an unchanged delivery compares equal and a changed one updates exactly those."""
+    spec = dict(visibility="private", properties={"os_distro": "debian", "hw_video_ram": "64",
+                                                  "hw_boot_menu": "false", "kos_service": "edge"})
+    held = _image("private", os_distro="debian", hw_video_ram="64", hw_boot_menu="false", kos_service="edge")
+    assert kos_glance.property_updates(held, spec) == {}
+    props = kos_glance.summary(held)["properties"]
+    assert props == {"os_distro": "debian", "hw_video_ram": "64", "hw_boot_menu": "false", "kos_service": "edge"}
+    other = _image("private", os_distro="ubuntu", hw_video_ram="32", hw_boot_menu="true", kos_service="edge")
+    assert kos_glance.property_updates(other, spec) == {"os_distro": "debian", "hw_video_ram": "64",
+                                                        "hw_boot_menu": "false"}
+    summary = kos_glance.summary(held)
+    assert summary["hash_algo"] == "sha512" and summary["hash_value"] == "ab" * 64 and summary["owner"] == "p1"
 
 
 def test_a_known_sha512_is_used_without_reading_and_other_algorithms_read_the_file(tmp_path):
