@@ -96,8 +96,18 @@ class InfraResource:
         with ThreadPoolExecutor(max_workers=min(self.ctx.parallelism, len(items))) as pool:
             return list(pool.map(func, items))
 
+    @property
+    def project_id(self):
+        """The token's project. Every Neutron listing is scoped to it: Neutron lists every project's
+        resources to an admin, and another project's cluster of the same name carries the same tag
+        (a teardown with an admin's clouds.yaml entry deleted that cluster's network, ports and
+        security groups)."""
+        if "project_id" not in self._lookups:
+            self._lookups["project_id"] = self.conn.current_project_id
+        return self._lookups["project_id"]
+
     def _tagged(self, listing, **query):
-        return list(listing(tags=self.tag, **query))
+        return list(listing(tags=self.tag, project_id=self.project_id, **query))
 
     def _create_tagged(self, create, delete, **attrs):
         """Create a Neutron resource, then tag it (this Neutron refuses tags in POST).
@@ -122,7 +132,7 @@ class InfraResource:
         found = next(iter(self._tagged(listing, name=name, **query)), None)
         if found is not None:
             return found
-        left = untagged_marked(listing(name=name, **query), self.mark, name)
+        left = untagged_marked(listing(name=name, project_id=self.project_id, **query), self.mark, name)
         if not left:
             return None
         res = left[0]
@@ -135,7 +145,7 @@ class InfraResource:
     def _owned(self, listing, **query):
         """Teardown's view: tagged resources plus untagged ones carrying the ownership mark."""
         out = {r.id: r for r in self._tagged(listing, **query)}
-        for r in untagged_marked(listing(**query), self.mark):
+        for r in untagged_marked(listing(project_id=self.project_id, **query), self.mark):
             out.setdefault(r.id, r)
         return list(out.values())
 

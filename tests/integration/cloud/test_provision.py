@@ -262,6 +262,20 @@ def test_rerun_recreates_what_was_lost(provisioned, run_playbook, conn):
     assert res.changed == 1
 
 
+# -- another project's entry ---------------------------------------------------------------------
+def test_an_admin_teardown_of_the_same_cluster_name_leaves_this_project_alone(provisioned, run_playbook, conn):
+    """Neutron lists every project's resources to an admin, and a cluster of the same name in another
+    project carries the same tag: teardown.yml with the admin's clouds.yaml entry (project admin) deleted
+    the demo project's ports, security groups, router, subnet and network. Every Neutron listing of
+    openstack_infra is now scoped to the token's project, so it removes nothing here."""
+    before = cluster_resources(conn)
+    assert before["networks"] and before["ports"] and before["security_groups"]
+    res = run_playbook("teardown.yml", {"openstack_infra_cloud": "kos-admin"})
+    assert res.rc == 0, res
+    assert cluster_resources(conn) == before
+    assert res.results("Delete every resource")[0]["removed"] == [], res
+
+
 # -- teardown ----------------------------------------------------------------------------------
 def test_teardown_removes_exactly_the_cluster(provisioned, run_playbook, conn):
     bystander = conn.network.create_network(name=CLUSTER + "-net")  # same name, not tagged: not ours
