@@ -39,6 +39,13 @@ _RUN_VARS = frozenset([
     "site_hosts", "kos_layer_cache", "kos_layer_state_dir",
 ])
 _FACTS = ("distribution", "distribution_major_version", "os_family", "architecture")
+# What the survey gathers when the cache cannot be trusted: the subsets every layer of site.yml reads
+# (min: OS, package and service manager, SELinux, host name; virtual: container detection) - its
+# plays gather nothing more (gather_facts: false). The hardware subset (mounts, devices: most of a full
+# gathering's time) is left out; the one value the layers read from it, swaptotal_mb, comes with the
+# survey's round trip from /proc/meminfo, as setup reads it, on every run.
+_GATHER_SUBSET = ["min", "virtual"]
+_VIRTUAL_FACTS = ("virtualization_type", "virtualization_role")
 _CODE_CACHE = {}
 
 # Runs on the host with its python3: reads or writes the layer's record. Standard library only.
@@ -116,7 +123,15 @@ if a["mode"] == "survey":
         layers[name] = {"digest": old.get("digest"), "inputs": old.get("inputs", []),
                         "drift": drift(old, sorted(old.get("services", {})), old.get("max_age", 0), svc)}
     identity = hashlib.sha256(release + b"\0" + platform.machine().encode()).hexdigest()
-    print(json.dumps({"os": identity, "layers": layers}))
+    swap_mb = 0
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("SwapTotal:"):
+                    swap_mb = int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    print(json.dumps({"os": identity, "layers": layers, "swap_mb": swap_mb}))
     sys.exit(0)
 if a["mode"] == "record":
     os.makedirs(a["dir"], mode=0o700, exist_ok=True)
@@ -294,22 +309,28 @@ class ActionModule(ActionBase):
         """survey=true: in one round trip, the verdict of every layer recorded on the host (unchanged: the
         layers whose digest, files, services and age still hold) and the OS facts: the cached ones when
         the host's /etc/os-release and architecture are those they were gathered from, else gathered
-        now (setup, gather_subset min) and returned as facts (so cached for the next run)."""
+        now (setup, gather_subset min and virtual) and returned as facts (so cached for the next run),
+        with the swap total read in the same round trip."""
         out = self.remote({"mode": "survey", "layer": "", "dir": state_dir, "digest": "", "files": [],
                            "services": [], "inputs": [], "max_age": 0}, task_vars)
         facts = dict(task_vars.get("ansible_facts") or {})
-        if facts.get("kos_os_identity") != out["os"] or not all(facts.get(k) for k in _FACTS):
+        if (facts.get("kos_os_identity") != out["os"] or not all(facts.get(k) for k in _FACTS)
+                or not all(k in facts for k in _VIRTUAL_FACTS)):
             setup = self._execute_module(module_name="ansible.builtin.setup",
-                                         module_args={"gather_subset": ["min"]}, task_vars=task_vars)
+                                         module_args={"gather_subset": _GATHER_SUBSET}, task_vars=task_vars)
             if setup.get("failed") or "ansible_facts" not in setup:
                 raise AnsibleActionFail("kos.platform.layer_state: gathering the OS facts failed: %s"
                                         % setup.get("msg", setup))
-            gathered = dict(setup["ansible_facts"], ansible_kos_os_identity=out["os"])
-            result["ansible_facts"] = gathered
-            facts.update(_deprefixed(gathered))
+            # Marked as a gathering (as gather_facts does): with `gathering = smart` a later play that
+            # leaves gather_facts on gathers nothing again for this host.
+            gathered = dict(setup["ansible_facts"], ansible_kos_os_identity=out["os"], _ansible_facts_gathered=True)
             result["facts_gathered"] = True
         else:
+            gathered = {}
             result["facts_gathered"] = False
+        gathered["ansible_swaptotal_mb"] = int(out.get("swap_mb", 0))
+        result["ansible_facts"] = gathered
+        facts.update(_deprefixed(gathered))
         unchanged, stale = [], {}
         if _cache_on(self._templar, task_vars):
             state = _state_vars(task_vars, facts)

@@ -22,6 +22,17 @@ def test_survey_agrees_with_the_gate_and_finds_each_kind_of_drift(tmp_path, loca
     # No record yet: nothing unchanged; the facts were not cached, so the survey gathered them.
     assert first["unchanged"] == [] and first["stale"] == {} and first["facts_gathered"] is True
     assert first["ansible_facts"]["ansible_os_family"]
+    # The survey gathered what every layer reads (min and virtual) and marked it gathered, so a later
+    # play with gather_facts on gathers nothing; the hardware subset (mounts, devices) is left out, and
+    # the swap total comes from /proc/meminfo in the survey's round trip, as setup reads it.
+    assert "Gathering Facts" not in results, sorted(results)
+    seen = results["The facts the layers read, from the survey"][0]["msg"]
+    assert seen["os_family"] and seen["pkg_mgr"] and seen["virtualization_type"] and seen["virtualization_role"]
+    assert str(seen["hardware_gathered"]) == "False"
+    with open("/proc/meminfo") as meminfo:
+        swap_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("SwapTotal:"))
+    assert str(seen["swaptotal_mb"]) == str(swap_kb // 1024)
+    assert second["ansible_facts"] == {"ansible_swaptotal_mb": swap_kb // 1024}  # facts cached: only the swap
     # The record written in the layer's play (role defaults, a play variable) holds for the survey,
     # which runs in another play, and the facts now come from the cache.
     assert second["unchanged"] == ["etcd"] and second["stale"] == {}, second

@@ -180,3 +180,18 @@ def test_site_runs_the_model_preflight_once_though_tenancy_yml_has_its_own():
     assert [t["task"]["name"] for t in preflights[1]["tasks"]] == [
         "End here when this run's preflight has already derived kos_cluster"]
     # tenancy.yml run alone still stops in its own preflight: ENTRY_POINTS above.
+
+
+def test_no_play_of_site_yml_gathers_facts_itself():
+    """The survey of the preflight play gives every layer its facts (min and virtual subsets, the swap
+    total); a play left with gather_facts on gathered every fact of every host again under Ansible's
+    default `gathering = implicit` (and under `smart`, when the survey had not marked them gathered)."""
+    import yaml
+
+    for path in ("site.yml", "playbooks/tenancy.yml"):
+        with open(os.path.join(TOP, path), encoding="utf-8") as handle:
+            plays = yaml.safe_load(handle)
+        gathering = [play["name"] for play in plays
+                     if "import_playbook" not in play and "ansible.builtin.import_playbook" not in play
+                     and play.get("gather_facts", True) is not False]
+        assert gathering == [], "%s: plays that gather facts: %s" % (path, gathering)
