@@ -304,8 +304,8 @@ def test_clouds_yaml_has_the_two_target_projects(cloud_config):
     assert {"kos-demo", "kos-admin"} <= names, "cloud.sh clouds-yaml changed: %s (see %s)" % (names, HERE)
 
 
-def test_an_admin_target_gets_its_own_image_and_leaves_another_projects_alone(run_playbook, artifactory, clouds,
-                                                                             small_image):
+def test_an_admin_target_gets_its_own_image_and_leaves_another_projects_alone(
+        run_playbook, artifactory, clouds, small_image):
     """kos-admin's entry is an admin's: Glance lists every project's images to it. With
     openstack.cloud.image the delivery to kos-admin took kos-demo's image of the same name and
     checksum for its own: nothing was uploaded to the admin project and kos-demo's image got the
@@ -333,8 +333,8 @@ def test_an_admin_target_gets_its_own_image_and_leaves_another_projects_alone(ru
     assert registered["image"]["owner"] == clouds["kos-admin"].current_project_id
 
     # A redelivery with another visibility updates the target's image in place (no upload).
-    again = run_playbook("images/deliver.yml", deliver_vars(artifactory, ["kos-demo"], deliver_visibility="community",
-                                                           **extra))
+    again = run_playbook("images/deliver.yml",
+                         deliver_vars(artifactory, ["kos-demo"], deliver_visibility="community", **extra))
     assert again.rc == 0, again
     updated = per_cloud(again, "Register the image in Glance")["deliver-kos-demo"]
     assert updated["changed"] is True and updated["uploaded"] is False, updated
