@@ -163,7 +163,13 @@ def test_sigint_during_the_etcd_layer_then_rerun_completes(lab_up):
                                             lambda proc: os.kill(proc.pid, signal.SIGINT),
                                             "-e", "kos_layer_cache=false", "--tags", "etcd")
     assert took is not None, "the task never started: " + out[-3000:]
-    assert rc != 0 and "User interrupted execution" in out, out[-3000:]
+    # Ansible says "User interrupted execution" - or, when the signal lands while the strategy queues a
+    # task, ansible-core 2.19 crashes on its own clean-up: plugins/strategy/__init__.py closes a slot's
+    # finished worker before it stores the new one, and TaskQueueManager._cleanup_processes then calls
+    # is_alive() on the closed process ("ValueError: process object is closed", exit code 250; seen in a
+    # CI rehearsal). Either way the run was interrupted mid-layer, which is what the rerun must survive.
+    assert rc != 0, out[-3000:]
+    assert "User interrupted execution" in out or (rc == 250 and "process object is closed" in out), out[-3000:]
     again = site()
     converged(again)
     quiet = site()
