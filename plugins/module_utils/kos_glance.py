@@ -111,6 +111,21 @@ def property_updates(image, spec):
     return updates
 
 
+def patch_operations(image, updates):
+    """Glance's JSON patch for the updates: replace what the image holds, add what it lacks.
+
+    Sent by us, not by openstacksdk's update_image, which passes the common properties through its
+    typed attributes (hw_boot_menu "false" would go out as true)."""
+    return [dict(op="replace" if key in image else "add",
+                 path="/" + key.replace("~", "~0").replace("/", "~1"), value=value)
+            for key, value in sorted(updates.items())]
+
+
+def patch_image(conn, image, updates):
+    conn.image.patch("/images/%s" % image["id"], json=patch_operations(image, updates),
+                     headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
+
+
 class _Hashes:
     """The file's digest per algorithm, each computed once and only when needed (None: no file yet)."""
 
@@ -149,7 +164,7 @@ def ensure_image(conn, spec, check_mode=False):
             for image in stale:
                 conn.image.delete_image(image["id"], ignore_missing=True)
             if updates:
-                conn.image.update_image(conn.image.get_image(keep["id"]), **updates)
+                patch_image(conn, keep, updates)
                 keep = read_image(conn, keep["id"])
         result["image"] = summary(keep)
         return result

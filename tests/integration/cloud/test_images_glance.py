@@ -332,13 +332,23 @@ def test_an_admin_target_gets_its_own_image_and_leaves_another_projects_alone(
     assert registered["uploaded"] is True, registered
     assert registered["image"]["owner"] == clouds["kos-admin"].current_project_id
 
-    # A redelivery with another visibility updates the target's image in place (no upload).
-    again = run_playbook("images/deliver.yml",
-                         deliver_vars(artifactory, ["kos-demo"], deliver_visibility="community", **extra))
+    # A redelivery with another visibility and hw_boot_menu updates the target's image in place (no
+    # upload); Glance then holds the string given (openstacksdk's typed attribute would send true for any
+    # non-empty string, so the patch is the module's own).
+    props = dict(deliver_vars(artifactory, [])["deliver_properties"], hw_boot_menu="true")
+    again = run_playbook("images/deliver.yml", deliver_vars(
+        artifactory, ["kos-demo"], deliver_visibility="community", deliver_properties=props, **extra))
     assert again.rc == 0, again
     updated = per_cloud(again, "Register the image in Glance")["deliver-kos-demo"]
     assert updated["changed"] is True and updated["uploaded"] is False, updated
-    assert updated["updated"] == {"visibility": "community"}, updated
-    assert delivered(clouds["kos-demo"], TENANT) == [("%s-1" % TENANT, small_image, "community")]
+    assert updated["updated"] == {"visibility": "community", "hw_boot_menu": "true"}, updated
+    raw = clouds["kos-demo"].image.get("/images/%s" % demo_before[0][0]).json()
+    assert raw["hw_boot_menu"] == "true" and raw["os_distro"] == "debian" and raw["visibility"] == "community"
+    back = run_playbook("images/deliver.yml", deliver_vars(artifactory, ["kos-demo"], **extra))
+    assert back.rc == 0, back
+    reverted = per_cloud(back, "Register the image in Glance")["deliver-kos-demo"]
+    assert reverted["updated"] == {"visibility": "private", "hw_boot_menu": "false"}, reverted
+    assert clouds["kos-demo"].image.get("/images/%s" % demo_before[0][0]).json()["hw_boot_menu"] == "false"
+    assert delivered(clouds["kos-demo"], TENANT) == [("%s-1" % TENANT, small_image, "private")]
     assert [i.id for i in glance_images(clouds["kos-demo"], service=TENANT)] == [demo_before[0][0]]
     assert delivered(clouds["kos-admin"], TENANT) == [("%s-1" % TENANT, small_image, "shared")]

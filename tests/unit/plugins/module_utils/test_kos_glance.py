@@ -61,3 +61,16 @@ def test_a_known_sha512_is_used_without_reading_and_other_algorithms_read_the_fi
     assert hashes("sha256") == hashlib.sha256(b"kos").hexdigest()
     assert kos_glance._Hashes(str(tmp_path / "not-built-yet"))("sha512") is None
     assert kos_glance._Hashes(str(path))("sha512") == hashlib.sha512(b"kos").hexdigest()
+
+
+def test_the_patch_replaces_held_fields_adds_missing_ones_and_escapes_the_pointer():
+    held = _image("private", os_distro="ubuntu", hw_boot_menu="true")
+    ops = kos_glance.patch_operations(held, {"visibility": "shared", "os_distro": "debian", "hw_boot_menu": "false",
+                                             "kos_service": "edge", "a/b~c": "x"})
+    assert ops == [
+        {"op": "add", "path": "/a~1b~0c", "value": "x"},
+        {"op": "replace", "path": "/hw_boot_menu", "value": "false"},
+        {"op": "add", "path": "/kos_service", "value": "edge"},
+        {"op": "replace", "path": "/os_distro", "value": "debian"},
+        {"op": "replace", "path": "/visibility", "value": "shared"},
+    ]
