@@ -8,4 +8,4 @@ cd "$top"
 tests/lab/engine.sh up
 cleanup() { ansible-playbook -i inventories/lab playbooks/lab_down.yml >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-pytest -q -p no:cacheprovider --durations=12 "$here"
+pytest -q -p no:cacheprovider --durations=12 "$here" "$@"  # e.g. -k sigint
