@@ -57,6 +57,13 @@ CORE_FIELDS = frozenset([
 ])
 
 
+def property_problems(properties):
+    """Properties that name one of Glance's own fields (min_ram, protected, visibility ...): those are
+    not custom properties, and a string for them would fail or be changed on every run."""
+    return ["properties: %s is one of Glance's own image fields, not a custom property; remove it "
+            "(visibility is its own option)" % key for key in sorted(properties) if key in CORE_FIELDS]
+
+
 def own_images(conn, name, project_id):
     """Our images (of that name, unless name is None) as Glance returns them (GET /v2/images, every
     page). The owner filter is applied by Glance and checked again here.

@@ -55,7 +55,9 @@ options:
     default: private
     choices: [private, shared, community, public]
   properties:
-    description: Custom image properties (values are stored as strings by Glance).
+    description:
+      - Custom image properties (values are stored as strings by Glance).
+      - Glance's own fields (C(min_ram), C(protected), C(visibility) ...) are refused, every one named.
     type: dict
     default: {}
   sha512:
@@ -118,7 +120,11 @@ project_id:
 import os
 import re
 
-from ansible_collections.kos.platform.plugins.module_utils.kos_glance import GlanceImageError, ensure_image
+from ansible_collections.kos.platform.plugins.module_utils.kos_glance import (
+    GlanceImageError,
+    ensure_image,
+    property_problems,
+)
 from ansible_collections.kos.platform.plugins.module_utils.kos_openstack import KosOpenStackModule
 
 
@@ -146,6 +152,7 @@ class GlanceImageModule(KosOpenStackModule):
             problems.append("name is empty: give the image's Glance name")
         if p["sha512"] is not None and not re.match(r"^[0-9a-f]{128}$", p["sha512"]):
             problems.append("sha512 must be 128 lowercase hex digits (the file's sha512), not %r" % p["sha512"])
+        problems += property_problems(p["properties"])
         if p["timeout"] < 1:
             problems.append("timeout must be at least 1 (seconds), not %d" % p["timeout"])
         if problems:

@@ -74,3 +74,10 @@ def test_the_patch_replaces_held_fields_adds_missing_ones_and_escapes_the_pointe
         {"op": "replace", "path": "/os_distro", "value": "debian"},
         {"op": "replace", "path": "/visibility", "value": "shared"},
     ]
+
+
+def test_glance_fields_given_as_properties_are_refused_all_at_once():
+    problems = kos_glance.property_problems({"min_ram": "1024", "os_distro": "debian", "visibility": "public"})
+    assert len(problems) == 2
+    assert problems[0].startswith("properties: min_ram is one of Glance's own image fields")
+    assert problems[1].startswith("properties: visibility is one of Glance's own image fields")
