@@ -7,6 +7,7 @@ must agree with the layer's own gate, which computes the digest in the layer's p
 defaults and play variables): both use the host's variables only.
 """
 
+import hashlib
 import json
 import os
 
@@ -32,7 +33,15 @@ def test_survey_agrees_with_the_gate_and_finds_each_kind_of_drift(tmp_path, loca
     with open("/proc/meminfo") as meminfo:
         swap_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("SwapTotal:"))
     assert str(seen["swaptotal_mb"]) == str(swap_kb // 1024)
-    assert second["ansible_facts"] == {"ansible_swaptotal_mb": swap_kb // 1024}  # facts cached: only the swap
+    # Facts cached and the swap total unchanged: the survey returns no facts (each one it returned was a
+    # write of the host's whole fact-cache entry by the controller's main process, host after host), and
+    # the layers still read the swap total from the cache.
+    assert "ansible_facts" not in second, second["ansible_facts"]
+    assert results["The swap total the layers read after a survey that returned no facts"][0]["msg"] == swap_kb // 1024
+    # A cached swap total the host no longer has is returned, and read from then on.
+    swap_survey = results["Survey after the swap total changed"][0]
+    assert swap_survey["ansible_facts"] == {"ansible_swaptotal_mb": swap_kb // 1024}
+    assert results["The swap total the layers read after it"][0]["msg"] == swap_kb // 1024
     # The record written in the layer's play (role defaults, a play variable) holds for the survey,
     # which runs in another play, and the facts now come from the cache.
     assert second["unchanged"] == ["etcd"] and second["stale"] == {}, second
@@ -57,3 +66,17 @@ def test_survey_agrees_with_the_gate_and_finds_each_kind_of_drift(tmp_path, loca
     assert off["unchanged"] == [] and off["stale"] == {}
     gate_off = results["The layer's own gate with the fast path off"][0]
     assert gate_off["fresh"] is False and gate_off["drift"] == ["kos_layer_cache is off"]
+
+    # The script the survey runs on every host parses the records with the interpreter's C codec and
+    # writes its answer by hand (plugins/action/layer_state.py, _REMOTE): an unreadable record, a file of
+    # a non-ASCII name with quotes, and drift on that file come through as the json package gives them.
+    named = '%s/managed/Zürich "quoted".conf' % tmp_path
+    record = json.loads((tmp_path / "records" / "etcd.json").read_text())
+    assert record["version"] == 2 and named in record["files"], sorted(record["files"])
+    assert record["files"][named].split()[0] == hashlib.sha256("ü\n".encode()).hexdigest()
+
+    survey = results["Survey of the records"][0]
+    assert survey["unchanged"] == ["etcd"], survey
+    assert survey["stale"] == {"pki": ["unreadable record"]}, survey["stale"]
+    drift = results["Survey after the non-ASCII file changed"][0]
+    assert drift["stale"]["etcd"] == ["file %s: changed" % named], drift["stale"]
