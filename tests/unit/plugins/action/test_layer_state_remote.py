@@ -92,3 +92,32 @@ def test_unreadable_and_earlier_records_are_named_not_fatal(tmp_path):
     assert out == {"fresh": False, "drift": ["no record of a converge of this layer"]}
     out = answer(payload("survey", tmp_path / "missing"))
     assert out["layers"] == {} and isinstance(out["swap_mb"], int)
+
+
+def test_a_tree_is_walked_once_per_run_and_again_in_the_next_run(tmp_path, monkeypatch):
+    """The survey's digest of the role's and the plugins' code: one walk of each tree per run, shared by
+    the run's forked workers through the run's local temporary directory (it was one walk per host and
+    layer); another run (another directory) sees an edit."""
+    tree = tmp_path / "role"
+    (tree / "tasks").mkdir(parents=True)
+    (tree / "tasks" / "main.yml").write_text("- name: one\n")
+    run1, run2 = tmp_path / "run1", tmp_path / "run2"
+    run1.mkdir()
+    run2.mkdir()
+
+    def new_worker(run_dir):
+        monkeypatch.setattr(layer_state.C, "DEFAULT_LOCAL_TMP", str(run_dir), raising=False)
+        layer_state._CODE_CACHE.clear()
+        layer_state._TREE_CACHE.clear()
+
+    walks = []
+    real_walk = os.walk
+    monkeypatch.setattr(layer_state.os, "walk", lambda root: walks.append(root) or real_walk(root))
+    new_worker(run1)
+    first = layer_state._tree_digest(str(tree))
+    assert walks == [str(tree)]
+    new_worker(run1)  # another host's worker of the same run
+    (tree / "tasks" / "main.yml").write_text("- name: two\n")
+    assert layer_state._tree_digest(str(tree)) == first and walks == [str(tree)]
+    new_worker(run2)  # the next run
+    assert layer_state._tree_digest(str(tree)) != first and walks == [str(tree)] * 2
