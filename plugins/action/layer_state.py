@@ -31,6 +31,8 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.kos.platform.plugins.plugin_utils import layer_run
+
 # Variables that describe the run, not the desired state (or hold other hosts' data lazily).
 _RUN_VARS = frozenset([
     "hostvars", "vars", "group_names", "inventory_dir", "inventory_file", "playbook_dir",
@@ -407,6 +409,8 @@ class ActionModule(ActionBase):
         the host's /etc/os-release and architecture are those they were gathered from, else gathered
         now (setup, gather_subset min and virtual) and returned as facts (so cached for the next run),
         with the swap total read in the same round trip."""
+        host = task_vars.get("inventory_hostname")
+        layer_run.clear(host)
         out = self.remote({"mode": "survey", "layer": "", "dir": state_dir, "digest": "", "files": [],
                            "services": [], "inputs": [], "max_age": 0}, task_vars)
         facts = dict(task_vars.get("ansible_facts") or {})
@@ -449,6 +453,7 @@ class ActionModule(ActionBase):
                 else:
                     unchanged.append(layer)
         result.update(unchanged=unchanged, stale=stale)
+        layer_run.save_survey(host, unchanged)  # for the layers' gates (plugins/plugin_utils/layer_run.py)
         return result
 
     def run(self, tmp=None, task_vars=None):
@@ -480,6 +485,8 @@ class ActionModule(ActionBase):
         if record and self._task.check_mode:
             result.update(skipped=True, msg="check mode: the record is not written")
             return result
+        if record:
+            layer_run.mark_ran(task_vars.get("inventory_hostname"))
         inputs = [str(p) for p in args.get("inputs", [])]
         payload = {
             "mode": "record" if record else "check", "layer": layer, "dir": state_dir,

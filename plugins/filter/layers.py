@@ -9,6 +9,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.kos.platform.plugins.plugin_utils import layer_run
+
 
 def _get(variables, name):
     try:
@@ -24,7 +26,16 @@ def layer_unchanged(hosts, hostvars, layer, survey="__kos_layer_survey", recorde
         raise AnsibleFilterError("layer_unchanged: the layer's name is required, got %r" % (layer,))
     if not hosts:
         return False
+    run_files = survey == "__kos_layer_survey" and recorded == "__kos_layer_recorded"
     for host in hosts:
+        # This run's verdicts as the workers left them (plugins/plugin_utils/layer_run.py): no get_vars of
+        # the host in the main process; hostvars for a host without them.
+        found = layer_run.verdict(host) if run_files else None
+        if found is not None:
+            unchanged, ran = found
+            if ran or layer not in unchanged:
+                return False
+            continue
         try:
             variables = hostvars[host]
         except KeyError:
