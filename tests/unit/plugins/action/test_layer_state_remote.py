@@ -78,10 +78,10 @@ def test_records_and_answers_are_the_json_packages(tmp_path):
 def test_unreadable_and_earlier_records_are_named_not_fatal(tmp_path):
     records = tmp_path / "records"
     records.mkdir()
-    (records / "etcd.json").write_text('{"version": 2, "digest": ')
-    (records / "pki.json").write_text('{"version": 1, "digest": "x"}')
-    (records / "calico.json").write_text('[1, 2]')
-    (records / "notes.txt").write_text("not a record")
+    contents = {"etcd.json": '{"version": 2, "digest": ', "pki.json": '{"version": 1, "digest": "x"}',
+                "calico.json": "[1, 2]", "notes.txt": "not a record"}
+    for name, text in contents.items():
+        (records / name).write_text(text)
     out = answer(payload("survey", records))
     assert out["layers"] == {"etcd": {"drift": ["unreadable record"]},
                              "pki": {"drift": ["record of an earlier version of the gate"]},
