@@ -121,3 +121,20 @@ def test_a_tree_is_walked_once_per_run_and_again_in_the_next_run(tmp_path, monke
     assert layer_state._tree_digest(str(tree)) == first and walks == [str(tree)]
     new_worker(run2)  # the next run
     assert layer_state._tree_digest(str(tree)) != first and walks == [str(tree)] * 2
+
+
+def test_without_the_c_codec_the_json_package_gives_the_same_answers(tmp_path):
+    """Where _json is missing (an interpreter other than CPython), the script falls back to json."""
+    managed = tmp_path / "Zürich.conf"
+    managed.write_text("x\n")
+    answers = []
+    for blocked in (False, True):
+        prefix = _MODULES + ("sys.modules['_json'] = None\n" if blocked else "")
+        state = tmp_path / ("records-%s" % blocked)
+        recorded = remote(payload("record", state, layer="etcd", digest="d", files=[str(managed)]), prefix)[0]
+        (state / "pki.json").write_text('{"version": 2, "digest": ')
+        surveyed, err = remote(payload("survey", state), prefix)
+        assert ("json" in err.rsplit("MODULES ", 1)[1].split()) is blocked  # the fallback path ran
+        answers.append((recorded, surveyed["layers"], json.loads((state / "etcd.json").read_text())["files"]))
+    assert answers[0] == answers[1], answers
+    assert answers[1][1]["pki"] == {"drift": ["unreadable record"]}
