@@ -2,11 +2,16 @@
 # Copyright: kos.platform developers
 # Apache License 2.0 (see galaxy.yml)
 """Servers: created together, then one poll loop waits for all; a server in ERROR is deleted
-(and reported), so a rerun builds it again. Ownership: tag and metadata ``kos_cluster``.
+(and reported), so a rerun builds it again. A server an earlier run left in BUILD is waited for until
+its build time (``openstack_infra_timeout`` from its creation) is up, then deleted and created again:
+Nova never ends a build whose request was lost (nova-api died between recording the build request
+and casting it to nova-conductor), and such a server stays in BUILD forever. Ownership: tag and
+metadata ``kos_cluster``.
 """
 
 from __future__ import annotations
 
+import datetime
 import time
 
 from ansible_collections.kos.platform.plugins.module_utils.kos_infra_resource import InfraResource, ProvisionError
@@ -23,6 +28,23 @@ def host_servers(servers, cluster, hosts):
     metadata ``kos_cluster=<cluster>`` (a same-named server of another owner or cluster is not)."""
     wanted = set(hosts)
     return [s for s in servers if s.name in wanted and (s.metadata or {}).get("kos_cluster") == cluster]
+
+
+def build_deadline(server, now, timeout):
+    """The time (epoch seconds) by which ``server``, found in BUILD, must be ACTIVE: ``timeout``
+    after Nova created it, and never later than ``timeout`` from ``now``. Nova's ``created`` is
+    UTC (ISO 8601, ``2026-12-01T21:20:00Z``); without a readable one the server gets the whole
+    ``timeout`` from now. The controller's clock is compared with Nova's: a server of a cloud whose
+    clock runs behind by more than the timeout is replaced at once (it only ever applies to a
+    server still in BUILD)."""
+    text = getattr(server, "created_at", None) or ""
+    try:
+        created = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return now + timeout
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=datetime.timezone.utc)
+    return min(now + timeout, created.timestamp() + timeout)
 
 
 class Servers(InfraResource):
@@ -52,11 +74,20 @@ class Servers(InfraResource):
         existing = self._existing_servers()
         # Servers a run left in BUILD (it was interrupted, or Nova's API died meanwhile) are adopted once
         # they are ACTIVE: Nova refuses to attach volumes or change anything on a server still building
-        # (409 "while it is in vm_state building"), which the steps after this one would meet.
-        building = {s.id for s in existing.values() if s.status == "BUILD"}
-        if building and not self.check_mode:
-            for server in self._wait_servers(building):
-                existing[server.name] = server
+        # (409 "while it is in vm_state building"), which the steps after this one would meet. One still
+        # in BUILD when its build time is up never will be (see the module's docstring): replaced.
+        building = {s.id: s for s in existing.values() if s.status == "BUILD"}
+        if building:
+            now = time.time()
+            deadlines = {i: build_deadline(s, now, self.timeout) for i, s in building.items()}
+            if self.check_mode:
+                stuck = [s for i, s in building.items() if deadlines[i] <= now]
+            else:
+                done, late = self._wait_servers(deadlines, late_ok=True)
+                for server in done:
+                    existing[server.name] = server
+                stuck = [building[i] for i in late]
+            self._replace_stuck(existing, stuck)
         images, flavors = self._lookups.get("images", {}), self._lookups.get("flavors", {})
         to_create = []
         result = {}
@@ -132,28 +163,58 @@ class Servers(InfraResource):
         result.update({s.name: s for s in done})
         return result
 
-    def _wait_servers(self, ids):
-        """One listing per poll for all new servers; ERROR ones are deleted, then reported."""
+    def _replace_stuck(self, existing, stuck):
+        """Delete the servers whose build outlived its time (``ensure`` creates them again)."""
+        for server in sorted(stuck, key=lambda s: s.name):
+            self._change(
+                "delete server %s: in BUILD since %s, longer than openstack_infra_timeout (%ss); its build "
+                "never went on (a lost build request), create it again" % (server.name, server.created_at, self.timeout)
+            )
+            existing.pop(server.name, None)
+        if self.check_mode or not stuck:
+            return
+        self._parallel(self.conn.compute.delete_server, stuck)
+        for server in stuck:
+            self.conn.compute.wait_for_delete(server, interval=self.poll, wait=self.timeout)
+
+    def _wait_servers(self, ids, late_ok=False):
+        """One listing per poll for all the servers; ERROR ones are deleted, then reported.
+
+        ``ids``: server IDs, or a mapping of server ID to the time by which that one must be ACTIVE
+        (all get ``openstack_infra_timeout`` from now otherwise). A server still building at its
+        time fails the run, or with ``late_ok`` its ID is returned in the second list instead, as is
+        at once the ID of a server no longer listed (deleted meanwhile).
+        """
         conn = self.conn
-        deadline = time.time() + self.timeout
-        pending = set(ids)
-        done, failed = [], []
+        if isinstance(ids, dict):
+            pending = dict(ids)
+        else:
+            deadline = time.time() + self.timeout
+            pending = dict.fromkeys(ids, deadline)
+        done, failed, late = [], [], []
         while pending:
+            listed = set()
             for s in conn.compute.servers(details=True):
                 if s.id not in pending:
                     continue
+                listed.add(s.id)
                 if s.status == "ACTIVE":
                     done.append(s)
-                    pending.discard(s.id)
+                    pending.pop(s.id)
                 elif s.status == "ERROR":
                     failed.append(s)
-                    pending.discard(s.id)
-            if not pending:
-                break
-            if time.time() > deadline:
+                    pending.pop(s.id)
+            now = time.time()
+            overdue = sorted(i for i, at in pending.items() if now > at or (late_ok and i not in listed))
+            if overdue and not late_ok:
                 raise ProvisionError(
                     "servers not ACTIVE after %ss: %s (rerun to continue)" % (self.timeout, ", ".join(sorted(pending)))
                 )
+            for i in overdue:
+                pending.pop(i)
+                late.append(i)
+            if not pending:
+                break
             time.sleep(self.poll)
         if failed:
             reasons = []
@@ -162,6 +223,8 @@ class Servers(InfraResource):
                 reasons.append("%s: %s" % (s.name, fault))
                 conn.compute.delete_server(s)
             raise ProvisionError("servers failed to build and were deleted (rerun to retry): %s" % "; ".join(reasons))
+        if late_ok:
+            return done, late
         return done
 
     def teardown(self, note, cluster):

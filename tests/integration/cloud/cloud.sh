@@ -3,13 +3,15 @@
 # with ML2/OVN, Cinder) on this one machine, with a fake hypervisor (nova fake driver) and fake
 # block storage (cinder fake driver). Servers never run: never send traffic to their addresses.
 #
-# Usage: cloud.sh install|bootstrap|start|stop|status|clouds-yaml
+# Usage: cloud.sh install|bootstrap|start|stop|status|clouds-yaml|purge-queue NAME
 #   install    Debian packages (apt) and the OpenStack services (PyPI, own venv under .cache/)
 #   bootstrap  once: databases, cells, catalog, flavor, image, volume type, network, demo project
 #              (starts the cloud and leaves it running)
 #   start      starts every process (bootstraps first if needed), waits until usable
 #   stop       stops every process this script started, by the PID it recorded
 #   status     lists the recorded processes and whether they run
+#   purge-queue NAME  drops the messages waiting in RabbitMQ queue NAME and prints how many (a fault
+#              for the tests: an RPC cast lost, as when the service that sent it died)
 # State (configs, databases, logs, pids) lives in .cache/cloud/ under the checkout.
 set -euo pipefail
 
@@ -582,6 +584,13 @@ stop_all() {  # TERM every recorded process group at once, KILL what is left aft
   for p in $ALL_PROCS; do is_running "$p" || rm -f "$RUN/$p.pid"; done
 }
 
+purge_queue() {  # the cloud's own oslo.messaging stack (kombu) speaks AMQP to the cloud's RabbitMQ
+  [ -n "${1:-}" ] || die "usage: cloud.sh purge-queue NAME"
+  "$V/bin/python" -c 'import sys, kombu
+with kombu.Connection(sys.argv[2]) as conn:
+    print(conn.default_channel.queue_purge(sys.argv[1]))' "$1" "amqp://${RABBIT#rabbit://}"
+}
+
 status() {
   local p rc=0
   for p in $ALL_PROCS; do
@@ -605,5 +614,6 @@ case ${1:-} in
   stop) stop_all; log "stopped" ;;
   status) status ;;
   clouds-yaml) echo "$S/clouds.yaml" ;;
-  *) echo "usage: $0 install|bootstrap|start|stop|status|clouds-yaml" >&2; exit 2 ;;
+  purge-queue) purge_queue "${2:-}" ;;
+  *) echo "usage: $0 install|bootstrap|start|stop|status|clouds-yaml|purge-queue NAME" >&2; exit 2 ;;
 esac
