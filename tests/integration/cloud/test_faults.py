@@ -353,18 +353,17 @@ def test_a_server_whose_build_request_was_lost_is_replaced_by_one_rerun(interrup
     assert ours(conn) == {} and not any(tagged(conn).values())
     os.killpg(service_pid(cloud_config, "nova-conductor"), signal.SIGKILL)
     try:
-        first = run_playbook("provision.yml", {"openstack_infra_timeout": 20}, inventory=INVENTORY)
+        first = run_playbook("provision.yml", {"openstack_infra_timeout": 10}, inventory=INVENTORY)
         lost = purge_queue("conductor")
     finally:
         restart_cloud()
-    assert first.rc != 0 and "servers not ACTIVE after 20s" in first.failure_messages(), first
+    assert first.rc != 0 and "servers not ACTIVE after 10s" in first.failure_messages(), first
     assert lost >= 1, "no build request waited for nova-conductor: the fault was not made"
     stuck = ours(conn)
     assert sorted(stuck) == ["fcp1", "fnode1"] and {s.status for s in stuck.values()} == {"BUILD"}, stuck
-    time.sleep(15)  # nova-conductor is back: a build it had been sent would move now; these stay
-    assert {s.id: s.status for s in ours(conn).values()} == {s.id: "BUILD" for s in stuck.values()}
-    # The re-run waits for them until openstack_infra_timeout after their creation, then replaces them.
-    res = run_playbook("provision.yml", {"openstack_infra_timeout": 90}, inventory=INVENTORY)
+    # The re-run waits for them until openstack_infra_timeout after their creation (nova-conductor is
+    # back: a build it had been sent would end meanwhile; these never move), then replaces them.
+    res = run_playbook("provision.yml", {"openstack_infra_timeout": 60}, inventory=INVENTORY)
     assert res.rc == 0, res
     changes = res.results("Provision network")[0]["changes"]
     for name in ("fcp1", "fnode1"):
