@@ -336,14 +336,15 @@ def test_nova_killed_with_servers_in_flight_one_rerun_recovers(interrupted, run_
 
 def purge_queue(name):
     """Drop the messages waiting in the cloud's RabbitMQ queue ``name``; how many there were."""
-    proc = subprocess.run([os.path.join(HERE, "cloud.sh"), "purge-queue", name], capture_output=True, text=True,
-                          check=False)
+    cmd = [os.path.join(HERE, "cloud.sh"), "purge-queue", name]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return int(proc.stdout.strip().splitlines()[-1])
 
 
-def test_a_server_whose_build_request_was_lost_is_replaced_by_one_rerun(interrupted, run_playbook, conn,
-                                                                         cloud_config):
+def test_a_server_whose_build_request_was_lost_is_replaced_by_one_rerun(
+    interrupted, run_playbook, conn, cloud_config
+):
     # nova-api records a server's build request, then casts it to nova-conductor; dead in between (as
     # in a CI run, where nova-api was killed with a create in flight) it leaves a server that Nova
     # lists in BUILD forever: nothing will ever build it. Before the fix every re-run waited for it and
@@ -367,8 +368,8 @@ def test_a_server_whose_build_request_was_lost_is_replaced_by_one_rerun(interrup
     assert res.rc == 0, res
     changes = res.results("Provision network")[0]["changes"]
     for name in ("fcp1", "fnode1"):
-        assert any(c.startswith("delete server %s: in BUILD since %s" % (name, stuck[name].created_at))
-                   for c in changes), changes
+        said = "delete server %s: in BUILD since %s" % (name, stuck[name].created_at)
+        assert any(c.startswith(said) for c in changes), changes
     servers = ours(conn)
     assert {s.status for s in servers.values()} == {"ACTIVE"}, servers
     assert not {s.id for s in servers.values()} & {s.id for s in stuck.values()}, "a stuck server was kept"
