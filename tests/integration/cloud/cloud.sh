@@ -599,9 +599,10 @@ status() {
   return $rc
 }
 
-# One cloud at a time: start, stop and bootstrap of this checkout's cloud never overlap.
+# One cloud at a time: install, start, stop and bootstrap of this checkout's cloud never overlap
+# (make test installs beside the static checks; the cloud suite's own install then waits for it).
 case ${1:-} in
-  start|stop|bootstrap)
+  install|start|stop|bootstrap)
     mkdir -p "$(dirname "$S")"
     exec 9>"$S.lock"
     flock 9 ;;
