@@ -91,8 +91,9 @@ live-install:
 	tests/integration/cloud/cloud.sh install
 
 # make test's live part in two streams of about the same length (measured on the 2-core machine, in
-# a clean-clone run of 2026-12-01: the molecule scenarios two at a time about 49 minutes, then the images suite
-# (2 minutes); the cloud, Keystone and lab suites one after another 56 minutes). Every suite and
+# a clean-clone run of 2026-12-01: the molecule scenarios two at a time about 53 minutes, then the images suite
+# (3 minutes); the cloud, Keystone and lab suites one after another 63 minutes; both cores busy
+# throughout, so moving a suite between the streams moves its minutes, it saves none). Every suite and
 # scenario stops its own daemons; both streams run to their end and report every failure.
 live-molecule: setup
 	@rc=0; tests/bin/molecule-all || rc=1; tests/bin/integration-all images || rc=1; exit $$rc
