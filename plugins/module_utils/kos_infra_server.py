@@ -86,7 +86,12 @@ class Servers(InfraResource):
                 done, late = self._wait_servers(deadlines, late_ok=True)
                 for server in done:
                     existing[server.name] = server
-                stuck = [building[i] for i in late]
+                stuck = [building[i] for i in late if i in building]
+                for i in sorted(set(building) - set(late) - {s.id for s in done}):
+                    # Deleted by somebody else while this run waited: created again below.
+                    name = building[i].name
+                    self._change("server %s was in BUILD and is gone (deleted meanwhile): create it again" % name)
+                    existing.pop(name, None)
             self._replace_stuck(existing, stuck)
         images, flavors = self._lookups.get("images", {}), self._lookups.get("flavors", {})
         to_create = []
@@ -182,8 +187,8 @@ class Servers(InfraResource):
 
         ``ids``: server IDs, or a mapping of server ID to the time by which that one must be ACTIVE
         (all get ``openstack_infra_timeout`` from now otherwise). A server still building at its
-        time fails the run, or with ``late_ok`` its ID is returned in the second list instead, as is
-        at once the ID of a server no longer listed (deleted meanwhile).
+        time fails the run, or with ``late_ok`` its ID is returned in the second list instead; with
+        ``late_ok`` a server no longer listed (deleted meanwhile) is in neither list.
         """
         conn = self.conn
         if isinstance(ids, dict):
@@ -205,7 +210,10 @@ class Servers(InfraResource):
                     failed.append(s)
                     pending.pop(s.id)
             now = time.time()
-            overdue = sorted(i for i, at in pending.items() if now > at or (late_ok and i not in listed))
+            if late_ok:
+                for i in [i for i in pending if i not in listed]:
+                    pending.pop(i)
+            overdue = sorted(i for i, at in pending.items() if now > at)
             if overdue and not late_ok:
                 raise ProvisionError(
                     "servers not ACTIVE after %ss: %s (rerun to continue)" % (self.timeout, ", ".join(sorted(pending)))
