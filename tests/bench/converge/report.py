@@ -7,6 +7,8 @@ report.py timed OUT LOG -- ARGV...
                           runs ARGV with its output in LOG; writes "wall cpu" to OUT, cpu being the user
                           and system seconds of the controller's processes (ansible-playbook, its forks and
                           the docker CLI it runs); the hosts' own work runs in their containers, not here
+report.py median TIME...  prints the TIME file (of `timed`) with the median wall time (the upper one of an
+                          even count): one no-op lasts 3-7 s, and a single one moved 3.1 -> 4.0 s between runs
 """
 
 import re
@@ -88,9 +90,22 @@ def timed(out, log, argv):
     return rc
 
 
+def median(paths):
+    """The TIME file (of ``timed``) whose wall time is the median of ``paths``'."""
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            runs.append((float(f.read().split()[0]), path))
+    runs.sort()
+    return runs[len(runs) // 2][1]
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 6 and sys.argv[1] == "timed" and sys.argv[4] == "--":
         sys.exit(timed(sys.argv[2], sys.argv[3], sys.argv[5:]))
+    if len(sys.argv) >= 3 and sys.argv[1] == "median":
+        print(median(sys.argv[2:]))
+        sys.exit(0)
     if len(sys.argv) != 3 or sys.argv[1] not in ("changed", "table"):
         sys.stderr.write(__doc__)
         sys.exit(2)

@@ -35,3 +35,14 @@ def test_table_prints_the_ratios_and_the_controllers_cpu(tmp_path, capsys):
     tsv.write_text("3\t200.0\t10.0\n")  # a results file of the earlier format: no CPU columns
     assert report.table(str(tsv)) == 0
     assert "controller's CPU" not in capsys.readouterr().out
+
+
+def test_median_picks_the_middle_no_op_by_wall_time(tmp_path):
+    paths = []
+    for i, (wall, cpu) in enumerate([(4.0, 3.9), (3.1, 3.0), (7.5, 7.0)]):
+        path = tmp_path / ("noop%d-3.time" % (i + 1))
+        path.write_text("%.1f %.1f\n" % (wall, cpu))
+        paths.append(str(path))
+    assert report.median(paths) == paths[0]  # 3.1 < 4.0 < 7.5
+    assert report.median(paths[1:]) == paths[2]  # an even count: the upper of the two
+    assert report.median(paths[:1]) == paths[0]
