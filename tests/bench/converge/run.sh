@@ -4,7 +4,7 @@
 # converge, then KOS_BENCH_NOOP_RUNS converges with nothing to do, default 3) and report the first
 # converge's time and the no-ops' median, the no-op ratio
 # (goal <= 0.10) and the growth against the smallest size (goal: first <= 3x, no-op <= 2x).
-# The no-op run must report changed=0 on every host, else the benchmark fails.
+# Every no-op run must report changed=0 on every host, else the benchmark fails.
 # Its own container names (kos-bench-*), scope label and network (198.18.200.0/24): it never
 # touches `make lab`. Run it alone on the machine: `flock /tmp/kos-lab.lock make bench`.
 set -uo pipefail
@@ -14,6 +14,7 @@ cd "$top"
 sizes=${KOS_BENCH_SIZES:-3 10 30}
 # No-op converges per size (each must report changed=0); the table takes their median.
 noop_runs=${KOS_BENCH_NOOP_RUNS:-3}
+[[ "$noop_runs" =~ ^[1-9][0-9]*$ ]] || { echo "KOS_BENCH_NOOP_RUNS must be a whole number of at least 1, not '$noop_runs'"; exit 2; }
 out=$top/.cache/bench-converge
 mkdir -p "$out"
 export ANSIBLE_FORCE_COLOR=0 ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
