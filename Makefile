@@ -86,9 +86,11 @@ test:
 
 # The live suites' installs (packages and virtualenvs; no daemon is started) beside the static checks:
 # lint and syntax use one core, and the test cloud's install is mostly downloads. Not after setup:
-# the cloud has a virtualenv of its own, so it installs while setup makes the checkout's.
+# the cloud has a virtualenv of its own, so it installs while setup makes the checkout's. A failed
+# install does not stop make test here: the cloud suite installs again and its failure is reported
+# with every other live failure (the molecule scenarios still run).
 live-install:
-	tests/integration/cloud/cloud.sh install
+	@tests/integration/cloud/cloud.sh install || echo "== live-install: the test cloud's install failed; the cloud suite tries again and reports it"
 
 # make test's live part in two streams of about the same length (measured on the 2-core machine, in
 # a clean-clone run of 2026-12-01: the molecule scenarios two at a time about 53 minutes, then the images suite

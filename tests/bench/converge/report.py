@@ -91,7 +91,7 @@ def timed(out, log, argv):
 
 
 def median(paths):
-    """The TIME file (of ``timed``) whose wall time is the median of ``paths``'."""
+    """The one of ``paths`` (TIME files of ``timed``) whose wall time is their median."""
     runs = []
     for path in paths:
         with open(path) as f:

@@ -587,8 +587,11 @@ stop_all() {  # TERM every recorded process group at once, KILL what is left aft
 purge_queue() {  # the cloud's own oslo.messaging stack (kombu) speaks AMQP to the cloud's RabbitMQ
   [ -n "${1:-}" ] || die "usage: cloud.sh purge-queue NAME"
   "$V/bin/python" -c 'import sys, kombu
-with kombu.Connection(sys.argv[2]) as conn:
-    print(conn.default_channel.queue_purge(sys.argv[1]))' "$1" "amqp://${RABBIT#rabbit://}"
+try:
+    with kombu.Connection(sys.argv[2]) as conn:
+        print(conn.default_channel.queue_purge(sys.argv[1]))
+except Exception as exc:  # a message, not a traceback: no such queue, or RabbitMQ down
+    sys.exit("cloud.sh purge-queue %s: %s" % (sys.argv[1], exc))' "$1" "amqp://${RABBIT#rabbit://}"
 }
 
 status() {
